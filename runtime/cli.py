@@ -1,0 +1,169 @@
+"""The `cadenza` command: render, scene check, engines (and serve, run, replay ...)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .engines import create_engine, engine_names
+from .engines.base import Prompt
+from .errors import CadenzaError, SceneError
+from .scene import load_scene
+
+
+def resolve_scene(ref: str, scenes_dir: Path | None = None) -> Path:
+    """A scene reference is a path, or the name of a scene in ``scenes_dir`` (default:
+    the shipped examples)."""
+    path = Path(ref)
+    if path.is_file():
+        return path
+    from cadenza import scenes
+
+    directory = scenes_dir or scenes.DIRECTORY
+    candidate = directory / (ref if ref.endswith((".yaml", ".yml")) else f"{ref}.yaml")
+    if candidate.is_file():
+        return candidate
+    raise SceneError([_issue(ref, f"no scene file {ref!r} (and no scene named {path.stem!r} in "
+                                  f"{directory}; examples: {', '.join(scenes.names())})")])
+
+
+def _issue(file: str, message: str):
+    from .errors import SceneIssue
+
+    return SceneIssue(file, None, "", message)
+
+
+# ----------------------------------------------------------------------------- commands
+def cmd_render(args: argparse.Namespace) -> int:
+    from .render import blend_summary, render, write_blend_csv
+    from .timeline import load_timeline
+
+    scene = load_scene(resolve_scene(args.scene))
+    timeline = load_timeline(args.timeline) if args.timeline else []
+    engine = create_engine(args.engine)
+    result = render(scene, engine, args.out, args.seconds, timeline, args.seed,
+                    subtype=args.subtype, timeline_file=args.timeline or "<timeline>")
+    csv_path = Path(args.blend_csv) if args.blend_csv else Path(args.out).with_suffix(".blend.csv")
+    write_blend_csv(result, csv_path)
+    print(f"wrote {result.path} ({result.seconds:.1f} s, {result.sample_rate} Hz stereo, "
+          f"seed {result.seed}) in {result.wall_seconds:.2f} s = {result.speed:.0f}x real time")
+    print(f"blend over time: {csv_path}")
+    for line in blend_summary(result):
+        print(line)
+    for prompt, words in result.unknown_words.items():
+        print(f"  note: prompt {prompt!r}: words the {args.engine} engine does not know: "
+              f"{', '.join(words)}")
+    return 0
+
+
+def cmd_scene_check(args: argparse.Namespace) -> int:
+    engine = create_engine(args.engine) if args.engine else None
+    failed = 0
+    for ref in args.files:
+        try:
+            scene = load_scene(resolve_scene(ref))
+        except SceneError as exc:
+            print(exc.report())
+            failed += 1
+            continue
+        print(scene.summary())
+        for warning in scene.warnings:
+            print(f"  {warning}")
+        if engine is not None:
+            for warning in engine_warnings(scene, engine):
+                print(f"  {warning}")
+    if failed:
+        print(f"{failed} of {len(args.files)} scene(s) have errors", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def engine_warnings(scene, engine) -> list[str]:
+    """What a scene asks of an engine that the engine will not honour."""
+    out = []
+    info = engine.info
+    for name, prompt in scene.prompts.items():
+        if prompt.kind not in info.prompt_kinds:
+            out.append(f"warning: prompt {name!r} is an {prompt.kind} prompt; engine "
+                       f"{info.name!r} takes {', '.join(sorted(info.prompt_kinds))}")
+            continue
+        if prompt.text is not None:
+            unknown = engine.embed(Prompt(text=prompt.text)).unknown_words
+            if unknown:
+                out.append(f"warning: prompt {name!r}: engine {info.name!r} does not know "
+                           f"{', '.join(repr(w) for w in unknown)}")
+    for knob in scene.knobs:
+        if knob.name not in info.knobs:
+            out.append(f"warning: knob {knob.name!r} is not supported by engine {info.name!r}")
+    return out
+
+
+def cmd_engines(args: argparse.Namespace) -> int:
+    for name in engine_names():
+        try:
+            info = create_engine(name).info
+        except CadenzaError as exc:
+            print(f"{name}: unavailable: {exc}")
+            continue
+        print(f"{name} {info.version}: {info.sample_rate} Hz x{info.channels}, block "
+              f"{info.block_frames} frames ({info.block_seconds * 1000:.0f} ms), max batch "
+              f"{info.max_batch}, prompts {'/'.join(sorted(info.prompt_kinds))}, knobs "
+              f"{', '.join(sorted(info.knobs))}. {info.description}")
+    return 0
+
+
+# ------------------------------------------------------------------------------ parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cadenza", description="Cadenza: live, steerable "
+                                     "music for games and installations.")
+    parser.add_argument("--version", action="version", version=f"cadenza {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("render", help="render a scene (with a timeline) to a WAV file")
+    p.add_argument("scene", help="scene file, or the name of an example scene")
+    p.add_argument("--out", required=True, help="output WAV path")
+    p.add_argument("--timeline", help="timeline YAML: '- at: 4s' / 'set: {danger: 0.8}'")
+    p.add_argument("--seconds", type=float, default=30.0)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--engine", default="procedural", choices=engine_names())
+    p.add_argument("--subtype", default="PCM_16", choices=["PCM_16", "PCM_24", "FLOAT"])
+    p.add_argument("--blend-csv", help="where to write the blend over time "
+                                       "(default: OUT.blend.csv)")
+    p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser("scene", help="scene tools")
+    scene_sub = p.add_subparsers(dest="scene_command", required=True)
+    c = scene_sub.add_parser("check", help="compile scenes and report every error")
+    c.add_argument("files", nargs="+")
+    c.add_argument("--engine", choices=engine_names(),
+                   help="also warn about prompts/knobs this engine will not honour")
+    c.set_defaults(func=cmd_scene_check)
+
+    p = sub.add_parser("engines", help="list the engines and what they support")
+    p.set_defaults(func=cmd_engines)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except SceneError as exc:
+        print(exc.report(), file=sys.stderr)
+        return 1
+    except CadenzaError as exc:
+        print(f"cadenza: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,275 @@
+"""The band's musical decisions: what each player plays on each sixteenth step.
+
+`Band.on_step` is called once per sixteenth, in order, with the exact sample at which
+the step sounds; it queues notes into the state's note banks. All randomness comes from
+the session's own generator, so a seed and a sequence of styles give the same music.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ...audio import SAMPLE_RATE
+from . import style as S
+from . import theory
+from .synth import DRUM_INDEX, PITCHED_INDEX, HitSpec, Sounding, Synth, ToneSpec
+from .tables import TableBank
+
+STEPS_PER_BAR = 16
+STEPS_PER_BEAT = 4
+KEY_ROOTS = (45, 47, 48, 50, 52, 53, 55)  # A2 B2 C3 D3 E3 F3 G3: the session's tonic
+
+
+@dataclass
+class Patterns:
+    kick: np.ndarray
+    snare: np.ndarray
+    hats: np.ndarray
+    open_hats: np.ndarray
+    bass: np.ndarray
+    arp: np.ndarray
+    lead: np.ndarray
+
+
+@dataclass
+class Musician:
+    """Everything the band remembers between steps (part of the session state)."""
+
+    key_root: int
+    major: bool
+    progression: tuple[int, ...] = (0, 5, 3, 4)
+    chord: list[int] = field(default_factory=list)
+    patterns: Patterns | None = None
+    melody_index: int = 7
+    motif: list[tuple[int, int]] = field(default_factory=list)  # (step in 2 bars, degree offset)
+    arp_index: int = 0
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """The knobs as the band uses them (temperature 0 = always the likeliest choice)."""
+
+    temperature: float = 1.0
+    top_k: int = 40
+
+
+def _choose(rng: np.random.Generator, weights: np.ndarray, sampling: Sampling) -> int:
+    """Pick an index from unnormalised ``weights`` under temperature and top-k."""
+    if sampling.temperature <= 1e-6:
+        return int(np.argmax(weights))
+    order = np.argsort(-weights, kind="stable")[: max(1, sampling.top_k)]
+    logits = np.log(np.maximum(weights[order], 1e-12)) / sampling.temperature
+    p = np.exp(logits - logits.max())
+    return int(order[rng.choice(len(order), p=p / p.sum())])
+
+
+def _bernoulli(rng: np.random.Generator, p: np.ndarray) -> np.ndarray:
+    return rng.random(len(p)) < np.clip(p, 0.0, 1.0)
+
+
+class Band:
+    """Stateless rules; the state lives in `Musician` and the note banks."""
+
+    def __init__(self, tables: TableBank, synth: Synth) -> None:
+        self.tables = tables
+        self.synth = synth
+
+    def _tone(self, out: Sounding, start: int, bus: str, vel: float, pan: float, row: int,
+              freq: float, gate: float, attack: float, decay: float, sustain: float,
+              release: float, vib: float = 0.0) -> None:
+        # Parameters are rounded (5 ms gates, 1 ms attacks ...) so repeated notes share
+        # one cached waveform; nobody hears the difference.
+        spec = ToneSpec(row=row, freq=freq, gate=round(gate / 240.0) * 240,
+                        attack=max(48.0, round(attack / 48.0) * 48.0),
+                        decay=round(decay / 480.0) * 480.0 or 480.0,
+                        sustain=round(sustain * 20) / 20,
+                        release=max(480.0, round(release / 480.0) * 480.0),
+                        vib=round(vib, 2))
+        out.add(start, self.synth.tone(spec), PITCHED_INDEX[bus], vel, pan)
+
+    def _hit(self, out: Sounding, start: int, kind: str, vel: float, pan: float, decay: float,
+             pitch: float = 1.0, clap: float = 0.0, variant: int = 0) -> None:
+        spec = HitSpec(kind=DRUM_INDEX[kind], decay=round(decay, 2), pitch=round(pitch, 2),
+                       clap=round(clap, 1), variant=variant)
+        out.add(start, self.synth.hit(spec), len(PITCHED_INDEX) + DRUM_INDEX[kind], vel, pan)
+
+    # ---------------------------------------------------------------- bar-level choices
+    def start_bar(self, m: Musician, bar: int, s: np.ndarray, rng: np.random.Generator) -> None:
+        mode = s[S.INDEX["mode"]]
+        tension = s[S.INDEX["tension"]]
+        flipped = (m.major and mode < 0.42) or (not m.major and mode > 0.58)
+        if flipped:
+            m.major = not m.major
+        if flipped or bar % 4 == 0 or not m.chord:
+            m.progression = theory.choose_progression(rng, m.major, tension)
+        degree = m.progression[bar % 4]
+        m.chord = theory.chord(m.key_root, m.major, degree, tension)
+        keep = m.patterns is not None and bar % 4 != 0 and rng.random() < 0.75
+        if not keep:
+            m.patterns = self._patterns(s, rng)
+        if bar % 2 == 0:
+            m.motif = self._motif(s, rng)
+
+    def _patterns(self, s: np.ndarray, rng: np.random.Generator) -> Patterns:
+        e = s[S.INDEX["energy"]]
+        floor = s[S.INDEX["four_floor"]]
+        steps = np.arange(STEPS_PER_BAR)
+        beat = steps % 4 == 0
+        eighth = steps % 2 == 0
+        four = beat.astype(float)
+        backbeat = np.isin(steps, (0, 10)).astype(float) + 0.5 * np.isin(steps, (7, 8))
+        kick_p = floor * four + (1 - floor) * backbeat + 0.25 * e * np.isin(steps, (3, 6, 14))
+        if e < 0.2:
+            kick_p = np.where(steps == 0, 0.9, 0.0)
+        snare_p = np.isin(steps, (12,) if e < 0.3 else (4, 12)).astype(float)
+        snare_p += 0.18 * e * ((steps % 2 == 1) & ~np.isin(steps, (3, 11)))
+        if e < 0.3:
+            hats_p = np.where(beat, 0.7, 0.0)
+        elif e < 0.62:
+            hats_p = np.where(eighth, 0.95, 0.05)
+        else:
+            hats_p = np.where(eighth, 1.0, 0.75)
+        open_p = floor * np.isin(steps, (2, 6, 10, 14)) * 0.8
+        if e < 0.3:
+            bass_p = np.where(steps == 0, 1.0, 0.0) + 0.3 * (steps == 8)
+        elif e < 0.65:
+            bass_p = np.isin(steps, (0, 6, 8)).astype(float) + 0.3 * np.isin(steps, (3, 11, 14))
+        else:
+            bass_p = np.where(eighth, 0.9, 0.25)
+        bass_p = (1 - 0.7 * floor) * bass_p + 0.7 * floor * np.isin(steps, (2, 6, 10, 14))
+        arp_p = np.where(eighth, 1.0, 1.0 if e > 0.45 else 0.0)
+        lead_p = np.where(eighth, 0.25 + 0.6 * e, 0.12 * e) + 0.3 * np.isin(steps, (0, 8))
+        return Patterns(
+            kick=_bernoulli(rng, kick_p), snare=_bernoulli(rng, snare_p),
+            hats=_bernoulli(rng, hats_p), open_hats=_bernoulli(rng, open_p),
+            bass=_bernoulli(rng, bass_p), arp=arp_p > 0.5, lead=_bernoulli(rng, lead_p),
+        )
+
+    def _motif(self, s: np.ndarray, rng: np.random.Generator) -> list[tuple[int, int]]:
+        """A two-bar rhythm with scale-step moves; bars repeat it so melodies have shape."""
+        e = s[S.INDEX["energy"]]
+        motif = []
+        for step in range(2 * STEPS_PER_BAR):
+            p = (0.55 if step % 8 == 0 else 0.3 if step % 2 == 0 else 0.06) * (0.4 + e)
+            if rng.random() < p:
+                motif.append((step, int(rng.integers(-2, 3))))
+        return motif or [(0, 0)]
+
+    # --------------------------------------------------------------- step-level playing
+    def on_step(self, m: Musician, step: int, start: int, step_samples: float, s: np.ndarray,
+                sampling: Sampling, rng: np.random.Generator, out: Sounding) -> None:
+        """Queue the notes that begin at sixteenth ``step`` (sounding at sample ``start``)."""
+        bar, sib = divmod(step, STEPS_PER_BAR)
+        if sib == 0 or m.patterns is None:
+            self.start_bar(m, bar, s, rng)
+        p = m.patterns
+        assert p is not None
+        e = float(s[S.INDEX["energy"]])
+        bright = float(s[S.INDEX["brightness"]])
+        beat = step_samples * STEPS_PER_BEAT
+
+        fill = bar % 4 == 3 and sib >= 12 and e > 0.55
+        space = float(s[S.INDEX["space"]])
+        if p.kick[sib] and s[S.INDEX["kick"]] > 0.02:
+            self._hit(out, start, "kick", 0.9 + 0.1 * (sib == 0), 0.0,
+                      0.16 + 0.3 * space * (1 - e), pitch=0.8 + 0.3 * bright)
+        if (p.snare[sib] or (fill and rng.random() < 0.7)) and s[S.INDEX["snare"]] > 0.02:
+            ghost = sib not in (4, 12)
+            self._hit(out, start, "snare", 0.45 if ghost else 1.0, -0.05, 0.09 + 0.12 * space,
+                      clap=float(s[S.INDEX["four_floor"]]) * 0.8,
+                      variant=int(rng.integers(0, 8)))
+        if (p.hats[sib] or p.open_hats[sib]) and s[S.INDEX["hats"]] > 0.02:
+            open_hat = bool(p.open_hats[sib])
+            accent = 1.0 if sib % 4 == 2 else 0.7 if sib % 2 == 0 else 0.5
+            self._hit(out, start, "hats", accent, 0.3, 0.16 if open_hat else 0.022 + 0.02 * e,
+                      variant=int(rng.integers(0, 8)))
+
+        if p.bass[sib] and s[S.INDEX["bass"]] > 0.02:
+            self._bass(m, sib, start, step_samples, s, rng, out)
+        if (sib == 0 or (sib == 8 and e > 0.6)) and s[S.INDEX["pad"]] > 0.02:
+            self._pad(m, start, beat * (4 if sib == 0 and e <= 0.6 else 2), s, out)
+        if p.arp[sib] and s[S.INDEX["arp"]] > 0.02:
+            self._arp(m, start, step_samples, s, out)
+        motif_step = (bar % 2) * STEPS_PER_BAR + sib
+        for mstep, move in m.motif:
+            if mstep == motif_step and s[S.INDEX["lead"]] > 0.02:
+                self._lead(m, sib, move, start, step_samples, s, sampling, rng, out)
+
+    # ------------------------------------------------------------------------ players
+    def _timbre(self, s: np.ndarray, base: dict[str, float]) -> dict[str, float]:
+        mix = dict(base)
+        for name, family in (("piano", "piano"), ("strings", "strings"), ("choir", "choir"),
+                             ("guitar", "guitar"), ("chip", "square")):
+            mix[family] = mix.get(family, 0.0) + 2.0 * float(s[S.INDEX[name]])
+        return mix
+
+    def _bass(self, m, sib, start, step_samples, s, rng, out) -> None:
+        e = float(s[S.INDEX["energy"]])
+        root = m.chord[0]
+        pitch = 36 + (root - 36) % 12
+        if e > 0.6 and sib % 8 == 6 and rng.random() < 0.5:
+            pitch += 12 if rng.random() < 0.5 else 7
+        freq = float(theory.midi_to_hz(pitch))
+        mix = self._timbre(s, {"saw": 0.4 + e, "soft": 1.2 - e})
+        mix.pop("choir", None)
+        mix["strings"] = mix.get("strings", 0) * 0.3
+        row = self.tables.row(mix, freq, 0.2 + 0.6 * float(s[S.INDEX["brightness"]]))
+        gate = step_samples * (2 if e > 0.6 else 4 if e > 0.3 else 12) * 0.9
+        self._tone(out, start, "bass", 0.9, 0.0, row, freq, gate, 0.004 * SAMPLE_RATE,
+                   0.25 * SAMPLE_RATE, 0.6, 0.03 * SAMPLE_RATE)
+
+    def _pad(self, m, start, length, s, out) -> None:
+        e = float(s[S.INDEX["energy"]])
+        piano = float(s[S.INDEX["piano"]])
+        strings = float(s[S.INDEX["strings"]]) + float(s[S.INDEX["choir"]])
+        attack = (0.6 - 0.5 * e) * (1 - piano) + 0.005 * piano
+        sustain = 0.8 * (1 - piano) + 0.05
+        release = 0.35 + 0.5 * float(s[S.INDEX["space"]])
+        mix = self._timbre(s, {"saw": 0.5 * e + 0.2, "soft": 1.0 - 0.6 * e})
+        mix["piano"] = mix.get("piano", 0.0) * 0.7
+        bright = float(s[S.INDEX["brightness"]])
+        voicing = [60 + (p - 60) % 12 for p in m.chord]  # close voicing around middle C
+        for i, pitch in enumerate(sorted(voicing)):
+            freq = float(theory.midi_to_hz(pitch - 12 * (bright < 0.25)))
+            row = self.tables.row(mix, freq, bright)
+            pan = -0.45 + 0.9 * i / max(1, len(voicing) - 1)
+            self._tone(out, start, "pad", 0.6, pan, row, freq, length * 0.97,
+                       attack * SAMPLE_RATE, 1.2 * SAMPLE_RATE, sustain, release * SAMPLE_RATE,
+                       0.08 * strings)
+
+    def _arp(self, m, start, step_samples, s, out) -> None:
+        notes = sorted(60 + (p - 60) % 12 for p in m.chord)
+        span = notes + [n + 12 for n in notes]
+        pitch = span[m.arp_index % len(span)]
+        m.arp_index += 1
+        freq = float(theory.midi_to_hz(pitch + 12 * (s[S.INDEX["brightness"]] > 0.6)))
+        mix = self._timbre(s, {"soft": 0.8, "saw": 0.4})
+        row = self.tables.row(mix, freq, float(s[S.INDEX["brightness"]]))
+        pan = 0.35 if m.arp_index % 2 else -0.35
+        self._tone(out, start, "arp", 0.55, pan, row, freq, step_samples * 0.8,
+                   0.002 * SAMPLE_RATE, 0.12 * SAMPLE_RATE, 0.15, 0.05 * SAMPLE_RATE)
+
+    def _lead(self, m, sib, move, start, step_samples, s, sampling, rng, out) -> None:
+        bright = float(s[S.INDEX["brightness"]])
+        low = 62 + int(6 * bright)
+        pitches = theory.scale_pitches(m.key_root, m.major, low, low + 19)
+        chord_pcs = {p % 12 for p in m.chord}
+        current = int(np.clip(m.melody_index, 0, len(pitches) - 1))
+        target = current + move
+        candidates = np.arange(len(pitches))
+        dist = np.abs(candidates - target)
+        weights = np.exp(-dist / 1.2)
+        weights *= np.where(np.isin(pitches % 12, list(chord_pcs)), 3.0 if sib % 4 == 0 else 1.6, 1)
+        weights *= np.exp(-np.abs(candidates - len(pitches) / 2) / 12.0)  # stay mid-range
+        m.melody_index = _choose(rng, weights, sampling)
+        freq = float(theory.midi_to_hz(pitches[m.melody_index]))
+        mix = self._timbre(s, {"soft": 1.0, "saw": 0.6 * float(s[S.INDEX["energy"]])})
+        row = self.tables.row(mix, freq, bright)
+        piano = float(s[S.INDEX["piano"]]) + float(s[S.INDEX["guitar"]])
+        vib = 0.25 * (float(s[S.INDEX["strings"]]) + float(s[S.INDEX["choir"]])) + 0.05
+        gate = step_samples * (4 if sib % 4 == 0 else 2) * 0.95
+        self._tone(out, start, "lead", 0.7, 0.15, row, freq, gate, 0.01 * SAMPLE_RATE,
+                   (0.5 + 0.6 * (1 - piano)) * SAMPLE_RATE, 0.7 * (1 - min(piano, 1.0)),
+                   0.09 * SAMPLE_RATE, vib)

@@ -1,0 +1,89 @@
+"""Stateful effects whose state lives in the session (reverb, tone filter, limiter).
+
+Every effect processes one native block at a time and carries its history in a small
+state object, so audio is continuous across blocks and calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.signal import lfilter
+
+from ...audio import SAMPLE_RATE
+
+# Feedback delay network: every delay is longer than the block, so a whole block of
+# line outputs is read from history at once (no per-sample loop in Python).
+_DELAYS = np.array([2411, 2927, 3469, 4091])
+_LINES = len(_DELAYS)
+_HADAMARD = (np.array([[1, 1, 1, 1], [1, -1, 1, -1], [1, 1, -1, -1], [1, -1, -1, 1]]) / 2.0)
+_IN = np.array([1.0, -1.0, 1.0, -1.0], dtype=np.float32) / 2.0
+_OUT = np.array([[1, 1, -1, 1], [1, -1, 1, 1]], dtype=np.float32) / 2.0  # left, right
+# Early reflections (ms, gain): spread the input before it enters the network.
+_EARLY = ((0, 0.5), (7.1, 0.45), (11.3, -0.4), (17.9, 0.35), (23.7, -0.3), (31.1, 0.25),
+          (41.9, 0.2))
+_EARLY_TAPS = [(int(ms * SAMPLE_RATE / 1000), g) for ms, g in _EARLY]
+_EARLY_MAX = max(d for d, _ in _EARLY_TAPS)
+
+
+@dataclass
+class ReverbState:
+    block: int
+    lines: np.ndarray = field(init=False)
+    early: np.ndarray = field(init=False)
+    damp: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.block > int(_DELAYS.min()):
+            raise ValueError("reverb delays must be longer than the block")
+        self.lines = np.zeros((_LINES, int(_DELAYS.max())), dtype=np.float32)
+        self.early = np.zeros(_EARLY_MAX + self.block, dtype=np.float32)
+        self.damp = np.zeros(1)
+
+
+def reverb(state: ReverbState, send: np.ndarray, decay_s: float, damping: float) -> np.ndarray:
+    """Stereo reverb of a mono ``send`` block; returns ``[2, block]`` float32.
+
+    Damping low-passes what enters the network (the master tone filter darkens the rest).
+    """
+    n = len(send)
+    a = float(np.clip(damping, 0.0, 0.95))
+    damped, state.damp = lfilter([1.0 - a], [1.0, -a], send, zi=state.damp)
+    history = state.early
+    history[:_EARLY_MAX] = history[n:]
+    history[_EARLY_MAX:] = damped
+    diffused = np.zeros(n, dtype=np.float32)
+    for d, g in _EARLY_TAPS:
+        diffused += np.float32(g) * history[_EARLY_MAX - d : _EARLY_MAX - d + n]
+
+    lines = state.lines
+    depth = lines.shape[1]
+    out = np.empty((_LINES, n), dtype=np.float32)
+    for i, d in enumerate(_DELAYS):
+        out[i] = lines[i, depth - d : depth - d + n]
+    gains = 10.0 ** (-3.0 * _DELAYS / (max(decay_s, 0.05) * SAMPLE_RATE))
+    feed = (_HADAMARD * gains[None, :]).astype(np.float32) @ out
+    feed += _IN[:, None] * diffused[None, :]
+    lines[:, : depth - n] = lines[:, n:]
+    lines[:, depth - n :] = feed
+    return _OUT @ out
+
+
+@dataclass
+class ToneState:
+    zi: np.ndarray = field(default_factory=lambda: np.zeros((2, 1), dtype=np.float32))
+
+
+def tone(state: ToneState, stereo: np.ndarray, brightness: float) -> np.ndarray:
+    """Master low-pass whose cutoff follows brightness (1.2 kHz .. 18 kHz)."""
+    cutoff = 1200.0 * (15.0 ** np.clip(brightness, 0.0, 1.0))
+    a = np.float32(np.exp(-2.0 * np.pi * cutoff / SAMPLE_RATE))
+    out, state.zi = lfilter(np.array([1.0 - a], dtype=np.float32),
+                            np.array([1.0, -a], dtype=np.float32), stereo, axis=1, zi=state.zi)
+    return out
+
+
+def soft_clip(stereo: np.ndarray) -> np.ndarray:
+    """Transparent below about -6 dBFS, never reaches full scale."""
+    return np.float32(0.98) * np.tanh(stereo * np.float32(1 / 0.98))

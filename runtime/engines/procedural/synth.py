@@ -1,0 +1,225 @@
+"""Note synthesis and mixing.
+
+Every note and drum hit is a one-shot: a fixed waveform, computed once from its
+parameters (timbre table, pitch, envelope, gate) when it starts, then copied block by
+block into the mix. A note's samples depend only on its own parameters and on time since
+its start, so block boundaries can fall anywhere without a click, and the music is
+continuous across blocks with no oscillator state. Grooves repeat, so most notes are
+found in an engine-wide cache instead of being synthesised again.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ...audio import SAMPLE_RATE
+from .tables import TABLE_SIZE
+
+PITCHED_VOICES = ("bass", "pad", "lead", "arp")
+PITCHED_INDEX = {name: i for i, name in enumerate(PITCHED_VOICES)}
+DRUM_KINDS = ("kick", "snare", "hats")
+DRUM_INDEX = {name: i for i, name in enumerate(DRUM_KINDS)}
+BUSES = len(PITCHED_VOICES) + len(DRUM_KINDS)  # bass pad lead arp kick snare hats
+
+
+@dataclass(frozen=True)
+class ToneSpec:
+    """Everything that determines a pitched note's waveform (times in samples)."""
+
+    row: int
+    freq: float
+    gate: int
+    attack: float
+    decay: float
+    sustain: float
+    release: float
+    vib: float = 0.0
+
+
+@dataclass(frozen=True)
+class HitSpec:
+    """Everything that determines a drum hit's waveform."""
+
+    kind: int
+    decay: float
+    pitch: float = 1.0
+    clap: float = 0.0
+    variant: int = 0
+
+
+@dataclass
+class Sounding:
+    """Notes currently sounding in one session: start sample, waveform, bus, pan gains."""
+
+    starts: list[int] = field(default_factory=list)
+    waves: list[np.ndarray] = field(default_factory=list)
+    buses: list[int] = field(default_factory=list)
+    left: list[float] = field(default_factory=list)
+    right: list[float] = field(default_factory=list)
+
+    def add(self, start: int, wave: np.ndarray, bus: int, vel: float, pan: float) -> None:
+        self.starts.append(start)
+        self.waves.append(wave)
+        self.buses.append(bus)
+        self.left.append(vel * float(np.sqrt(0.5 * (1.0 - pan))))
+        self.right.append(vel * float(np.sqrt(0.5 * (1.0 + pan))))
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def mix(self, block_start: int, n: int) -> np.ndarray:
+        """Add this block's slice of every note into ``[buses, 2, n]``; forget ended notes."""
+        out = np.zeros((BUSES, 2, n), dtype=np.float32)
+        keep = []
+        for i, start in enumerate(self.starts):
+            wave = self.waves[i]
+            offset = block_start - start
+            lo = max(offset, 0)
+            hi = min(offset + n, len(wave))
+            if hi > lo:
+                segment = wave[lo:hi]
+                at = lo - offset
+                bus = out[self.buses[i]]
+                bus[0, at : at + hi - lo] += self.left[i] * segment
+                bus[1, at : at + hi - lo] += self.right[i] * segment
+            if offset + n < len(wave):
+                keep.append(i)
+        if len(keep) < len(self.starts):
+            for name in ("starts", "waves", "buses", "left", "right"):
+                values = getattr(self, name)
+                setattr(self, name, [values[i] for i in keep])
+        return out
+
+
+class Synth:
+    """Makes waveforms for note specs, with a bounded cache shared by all sessions."""
+
+    def __init__(self, table_flat_source, noise: dict[str, np.ndarray],
+                 cache_bytes: int = 96 << 20) -> None:
+        self._tables = table_flat_source  # callable returning the bank's flat array
+        self._noises = noise
+        self._cache: OrderedDict[object, np.ndarray] = OrderedDict()
+        self._bytes = 0
+        self._limit = cache_bytes
+        self.hits = 0
+        self.misses = 0
+
+    def tone(self, spec: ToneSpec) -> np.ndarray:
+        return self._cached(spec, self._make_tone)
+
+    def hit(self, spec: HitSpec) -> np.ndarray:
+        return self._cached(spec, self._make_hit)
+
+    def _cached(self, spec, make) -> np.ndarray:
+        wave = self._cache.get(spec)
+        if wave is not None:
+            self._cache.move_to_end(spec)
+            self.hits += 1
+            return wave
+        self.misses += 1
+        wave = make(spec).astype(np.float32, copy=False)
+        self._store(spec, wave)
+        return wave
+
+    def _store(self, key: object, wave: np.ndarray) -> None:
+        wave.flags.writeable = False
+        old = self._cache.pop(key, None)
+        if old is not None:
+            self._bytes -= old.nbytes
+        self._cache[key] = wave
+        self._bytes += wave.nbytes
+        while self._bytes > self._limit and len(self._cache) > 1:
+            _, evicted = self._cache.popitem(last=False)
+            self._bytes -= evicted.nbytes
+
+    # ------------------------------------------------------------------ pitched notes
+    def _make_tone(self, s: ToneSpec) -> np.ndarray:
+        length = int(s.gate + 7.0 * s.release)  # to -61 dB into the release
+        osc = self._oscillator(s.row, s.freq, s.vib, length)
+        return osc * adsr(length, s.attack, s.decay, s.sustain, s.release, s.gate)
+
+    def _oscillator(self, row: int, freq: float, vib: float, length: int) -> np.ndarray:
+        """The raw (un-enveloped) tone, cached: notes of one pitch and timbre share it
+        whatever their length or envelope."""
+        key = ("osc", row, freq, vib)
+        osc = self._cache.get(key)
+        if osc is not None and len(osc) >= length:
+            self._cache.move_to_end(key)
+            return osc[:length]
+        size = int(max(length, SAMPLE_RATE // 4) * 1.5)
+        t = np.arange(size, dtype=np.float64)
+        cycles = freq / SAMPLE_RATE * t
+        if vib > 0:
+            # Phase-modulation vibrato at 5.2 Hz, depth in semitones, fading in over 0.4 s.
+            rate = 5.2
+            depth = freq * (2 ** (vib / 12) - 1) / rate / (2 * np.pi)
+            fade = np.minimum(t / (0.4 * SAMPLE_RATE), 1.0)
+            cycles += depth * fade * np.sin(2 * np.pi * rate / SAMPLE_RATE * t)
+        pos = (cycles - np.floor(cycles)) * TABLE_SIZE
+        idx = pos.astype(np.int64)
+        frac = (pos - idx).astype(np.float32)
+        flat = self._tables()
+        idx += row * (TABLE_SIZE + 1)
+        lo = flat[idx]
+        osc = lo + frac * (flat[idx + 1] - lo)
+        self._store(key, osc)
+        return osc[:length]
+
+    # ---------------------------------------------------------------------- drum hits
+    def _noise(self, name: str, length: int, variant: int) -> np.ndarray:
+        """``length`` samples of a noise table, from a variant-dependent offset (wrapping)."""
+        return np.take(self._noises[name], np.arange(length) + 4801 * variant, mode="wrap")
+
+    def _make_hit(self, s: HitSpec) -> np.ndarray:
+        if s.kind == DRUM_INDEX["kick"]:
+            length = int((7.0 * s.decay + 0.01) * SAMPLE_RATE)
+            sec = np.arange(length) / SAMPLE_RATE
+            f_hi, f_lo, tau = 160.0 * s.pitch, 48.0 * s.pitch, 0.045
+            phase = 2 * np.pi * (f_lo * sec + (f_hi - f_lo) * tau * (1 - np.exp(-sec / tau)))
+            body = np.sin(phase) * np.exp(-sec / s.decay) * np.minimum(sec / 0.0015, 1)
+            click = self._noise("click", length, 0) * np.exp(-sec / 0.004) * 0.35
+            wave = 1.1 * body + click
+        elif s.kind == DRUM_INDEX["snare"]:
+            length = int((7.0 * max(s.decay, 0.09) + 0.04) * SAMPLE_RATE)
+            sec = np.arange(length) / SAMPLE_RATE
+            body = (np.sin(2 * np.pi * 185.0 * sec) + 0.5 * np.sin(2 * np.pi * 330.0 * sec)) \
+                * np.exp(-sec / 0.05) * (1 - s.clap) * 0.6
+            rattle = self._noise("snare", length, s.variant)
+            snare_env = np.exp(-sec / s.decay) * np.minimum(sec / 0.001, 1)
+            # A clap: three quick bursts, then a short tail.
+            bursts = sum(np.where(sec >= d, np.exp(-(sec - d) / 0.006), 0.0)
+                         for d in (0.0, 0.011, 0.022))
+            clap_env = 0.5 * bursts + np.where(sec >= 0.033, np.exp(-(sec - 0.033) / 0.09), 0.0)
+            wave = body + 0.8 * rattle * ((1 - s.clap) * snare_env + s.clap * clap_env)
+        else:
+            length = int((7.0 * s.decay + 0.002) * SAMPLE_RATE)
+            sec = np.arange(length) / SAMPLE_RATE
+            metal = self._noise("hat", length, s.variant)
+            wave = 0.5 * metal * np.exp(-sec / s.decay) * np.minimum(sec / 0.0005, 1)
+        return wave.astype(np.float32)
+
+
+def adsr(length: int, attack: float, decay: float, sustain: float, release: float,
+         gate: float) -> np.ndarray:
+    """Linear attack, exponential decay to sustain, exponential release after the gate,
+    as ``length`` float32 samples. Times in samples; decay and release are time
+    constants. Each segment is computed on its own slice (no work on the others)."""
+    env = np.empty(length, dtype=np.float32)
+    a = min(int(np.ceil(attack)), length)
+    g = min(int(np.ceil(gate)), length)
+    a_end = min(a, g)
+    t = np.arange(length, dtype=np.float32)
+    env[:a_end] = t[:a_end] / np.float32(attack)
+    if g > a_end:
+        held = t[a_end:g] - np.float32(attack)
+        env[a_end:g] = sustain + (1.0 - sustain) * np.exp(-np.maximum(held, 0) / np.float32(decay))
+    if gate < attack:
+        at_gate = gate / attack
+    else:
+        at_gate = sustain + (1.0 - sustain) * np.exp(-(gate - attack) / decay)
+    if length > g:
+        env[g:] = at_gate * np.exp(-(t[g:] - np.float32(gate)) / np.float32(release))
+    return env

@@ -1,0 +1,146 @@
+"""Offline render: a scene plus a timeline, as fast as the engine can, to a WAV file.
+
+The same session and generation loop as the server, driven without a clock: every step
+produces the next block, and timeline events apply at the first block boundary at or
+after their time. The designer's audition tool, and our test bench.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .engines.base import Engine
+from .errors import SceneError, SceneIssue
+from .scene import Scene
+from .session import GenerationLoop, SessionEvent
+from .session.chunk import Chunk, EventKind
+from .sinks import WavSink
+from .timeline import TimelineEvent
+
+
+@dataclass
+class BlendPoint:
+    time_s: float
+    weights: dict[str, float]
+
+
+@dataclass
+class RenderResult:
+    path: Path
+    frames: int
+    sample_rate: int
+    seed: int
+    wall_seconds: float
+    blends: list[BlendPoint] = field(default_factory=list)
+    unknown_words: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / self.sample_rate
+
+    @property
+    def speed(self) -> float:
+        """Multiple of real time achieved."""
+        return self.seconds / self.wall_seconds if self.wall_seconds > 0 else float("inf")
+
+
+class _Recorder:
+    """Listener that keeps the blend over time and the unknown-word reports."""
+
+    def __init__(self, rate: int, result: RenderResult) -> None:
+        self.rate = rate
+        self.result = result
+
+    def on_chunk(self, chunk: Chunk) -> None:
+        self.result.blends.append(BlendPoint(chunk.stream_time / self.rate, dict(chunk.weights)))
+
+    def on_event(self, event: SessionEvent) -> None:
+        if event.kind == EventKind.UNKNOWN_WORDS:
+            self.result.unknown_words[str(event.detail["prompt"])] = list(event.detail["words"])
+
+
+def render(scene: Scene, engine: Engine, out: str | Path, seconds: float,
+           timeline: Sequence[TimelineEvent] = (), seed: int | None = None,
+           subtype: str = "PCM_16", timeline_file: str = "<timeline>") -> RenderResult:
+    """Render ``seconds`` of ``scene`` to ``out``. Invalid timeline values raise
+    SceneError naming the timeline line and field."""
+    loop = GenerationLoop(engine, lookahead_s=0.0)
+    session = loop.open(scene, seed)
+    rate = engine.info.sample_rate
+    result = RenderResult(Path(out), 0, rate, session.seed, 0.0)
+    _check_timeline(scene, timeline, timeline_file)
+    sink = WavSink(out, rate, engine.info.channels, subtype)
+    session.attach(sink)
+    session.attach(_Recorder(rate, result))
+    loop.control(session, "play")
+    total = round(seconds * rate)
+    pending = list(timeline)
+    started = time.perf_counter()
+    try:
+        while session.stream_time < total:
+            while pending and pending[0].at_s * rate <= session.stream_time:
+                _apply(loop, session, pending.pop(0))
+            if not loop.step():
+                # Paused by the timeline: skip ahead to the next event (no audio while paused).
+                if not pending:
+                    break
+                _apply(loop, session, pending.pop(0))
+    finally:
+        sink.close()
+    result.wall_seconds = time.perf_counter() - started
+    result.frames = sink.frames
+    return result
+
+
+def _check_timeline(scene: Scene, timeline: Sequence[TimelineEvent], file: str) -> None:
+    issues = []
+    for i, event in enumerate(timeline):
+        try:
+            scene.validate_update(event.set)
+        except Exception as exc:  # InvalidArgument with the field named
+            field_name = getattr(exc, "field", None) or ""
+            issues.append(SceneIssue(file, event.line, f"[{i}].set.{field_name}", str(exc)))
+    if issues:
+        raise SceneError(issues)
+
+
+def _apply(loop: GenerationLoop, session, event: TimelineEvent) -> None:
+    if event.set:
+        session.update_state(event.set)
+    if event.prompts is not None:
+        session.set_prompts(event.prompts)
+    if event.control:
+        loop.control(session, event.control)
+
+
+def write_blend_csv(result: RenderResult, path: str | Path) -> None:
+    """The blend over time, one row per block: time_s, then one column per prompt."""
+    names = sorted({name for point in result.blends for name in point.weights})
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["time_s", *names])
+        for point in result.blends:
+            writer.writerow([f"{point.time_s:.3f}", *(f"{point.weights.get(n, 0.0):.4f}" for n in names)])
+
+
+def blend_summary(result: RenderResult, min_weight: float = 0.05) -> list[str]:
+    """Human-readable segments: when each prompt was audible (weight >= min_weight)."""
+    lines = []
+    names = sorted({name for point in result.blends for name in point.weights})
+    for name in names:
+        segments, start, peak = [], None, 0.0
+        for point in [*result.blends, BlendPoint(result.seconds, {})]:
+            w = point.weights.get(name, 0.0)
+            if w >= min_weight and start is None:
+                start, peak = point.time_s, w
+            elif w >= min_weight:
+                peak = max(peak, w)
+            elif start is not None:
+                segments.append(f"{start:.1f}-{point.time_s:.1f}s (peak {peak:.2f})")
+                start = None
+        lines.append(f"  {name}: " + (", ".join(segments) if segments else "never audible"))
+    return lines

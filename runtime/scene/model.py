@@ -1,0 +1,198 @@
+"""The compiled scene: frozen, validated, ready to evaluate. Built only by the compiler."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from ..engines.base import Knobs, Prompt
+from ..errors import InvalidArgument
+from .expr import BOOL, NUMBER, Compiled, EnumType, suggest
+
+
+@dataclass(frozen=True)
+class Input:
+    """A state variable the game or sensors push. ``slew_rate``: units per second."""
+
+    name: str
+    type: str  # "number" | "enum" | "bool"
+    default: float | str | bool
+    min: float | None = None
+    max: float | None = None
+    values: tuple[str, ...] = ()
+    slew_rate: float | None = None
+
+    @property
+    def expr_type(self):
+        return EnumType(self.name, self.values) if self.type == "enum" else self.type
+
+    def validate(self, value: object) -> float | str | bool:
+        """Check one pushed value; returns it normalised or raises InvalidArgument."""
+        name = self.name
+        if self.type == "number":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise InvalidArgument(
+                    f"input {name!r} is a number, got {_describe(value)}", field=name)
+            number = float(value)
+            if not math.isfinite(number):
+                raise InvalidArgument(f"input {name!r} must be finite, got {number}", field=name)
+            if not self.min <= number <= self.max:
+                raise InvalidArgument(
+                    f"input {name!r} must be within [{self.min:g}, {self.max:g}], got {number:g}",
+                    field=name)
+            return number
+        if self.type == "bool":
+            if not isinstance(value, bool):
+                raise InvalidArgument(f"input {name!r} is a bool, got {_describe(value)}",
+                                      field=name)
+            return value
+        if not isinstance(value, str):
+            raise InvalidArgument(f"input {name!r} is an enum, got {_describe(value)}", field=name)
+        if value not in self.values:
+            raise InvalidArgument(
+                f"input {name!r} has no value {value!r} (values: {', '.join(self.values)})"
+                f"{suggest(value, self.values)}", field=name)
+        return value
+
+
+def _describe(value: object) -> str:
+    text = repr(value)
+    if len(text) > 40:
+        text = text[:37] + "..."
+    return f"{type(value).__name__} {text}"
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A computed variable: an expression, or a hysteresis latch (enter/exit)."""
+
+    name: str
+    type: object
+    expr: Compiled | None = None
+    enter: Compiled | None = None
+    exit: Compiled | None = None
+
+    @property
+    def is_latch(self) -> bool:
+        return self.enter is not None
+
+
+@dataclass(frozen=True)
+class MixTerm:
+    """One contribution to a prompt's weight: ``weight`` counted while ``when`` holds."""
+
+    prompt: str
+    weight: Compiled
+    when: Compiled | None = None
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A glide rule: when ``condition`` rises (``edge`` "enter") or falls ("leave"), weight
+    changes glide over ``glide_s`` seconds (for a full 0 <-> 1 swing)."""
+
+    name: str
+    edge: str  # "enter" | "leave"
+    condition: Compiled
+    glide_s: float
+
+
+@dataclass(frozen=True)
+class KnobRule:
+    name: str
+    expr: Compiled
+    lo: float
+    hi: float
+    integer: bool = False
+
+
+KNOB_RANGES: Mapping[str, tuple[float, float, bool]] = MappingProxyType({
+    # Lyria RealTime's names and ranges.
+    "temperature": (0.0, 3.0, False),
+    "top_k": (1.0, 1000.0, True),
+    "guidance": (0.0, 6.0, False),
+})
+
+
+@dataclass(frozen=True)
+class Blend:
+    """What a scene asks for at one moment: prompt weights (normalised, > 0) and knobs.
+
+    ``prompts`` maps every named prompt of the scene to its Prompt, so the style cache
+    can embed them; ``weights`` holds only those with weight > 0, summing to 1 (empty
+    when nothing is asked: the session then fades to silence).
+    """
+
+    weights: Mapping[str, float]
+    prompts: Mapping[str, Prompt]
+    knobs: Knobs = field(default_factory=Knobs)
+
+    def same_mix(self, other: Blend | None, tolerance: float = 1e-3) -> bool:
+        if other is None or self.weights.keys() != other.weights.keys():
+            return False
+        return all(abs(w - other.weights[k]) <= tolerance for k, w in self.weights.items())
+
+
+@dataclass(frozen=True)
+class Scene:
+    """A compiled scene. ``source`` is the YAML text it came from (kept for recordings)."""
+
+    name: str
+    file: str
+    description: str
+    inputs: Mapping[str, Input]
+    derived: tuple[Derived, ...]
+    prompts: Mapping[str, Prompt]
+    mix: tuple[MixTerm, ...]
+    glide_s: float
+    transitions: tuple[Transition, ...]
+    knobs: tuple[KnobRule, ...]
+    seed: int | None
+    engine: str | None
+    source: str
+    warnings: tuple = ()  # SceneIssue warnings from the compiler
+
+    def validate_update(self, values: Mapping[str, object]) -> dict[str, float | str | bool]:
+        """Validate a whole state update; all-or-nothing. Raises InvalidArgument naming the
+        first bad variable."""
+        out = {}
+        for name, value in values.items():
+            spec = self.inputs.get(name)
+            if spec is None:
+                raise InvalidArgument(
+                    f"unknown input {name!r} in scene {self.name!r}"
+                    f"{suggest(name, list(self.inputs))}", field=name)
+            out[name] = spec.validate(value)
+        return out
+
+    def defaults(self) -> dict[str, float | str | bool]:
+        return {name: spec.default for name, spec in self.inputs.items()}
+
+    def summary(self) -> str:
+        lines = [f"scene {self.name!r} ({self.file})"]
+        for spec in self.inputs.values():
+            if spec.type == "number":
+                extra = f"[{spec.min:g}, {spec.max:g}] default {spec.default:g}"
+                if spec.slew_rate:
+                    extra += f", slew {spec.slew_rate:g}/s"
+            elif spec.type == "enum":
+                extra = f"{{{', '.join(spec.values)}}} default {spec.default}"
+            else:
+                extra = f"default {str(spec.default).lower()}"
+            lines.append(f"  input   {spec.name}: {spec.type} {extra}")
+        for d in self.derived:
+            kind = "latch (enter/exit)" if d.is_latch else f"{d.type}"
+            lines.append(f"  derived {d.name}: {kind}")
+        for name, prompt in self.prompts.items():
+            lines.append(f"  prompt  {name}: {prompt.text if prompt.text else 'audio ' + prompt.audio}")
+        knobs = ", ".join(k.name for k in self.knobs) or "engine defaults"
+        seed = f", seed {self.seed}" if self.seed is not None else ""
+        lines.append(f"  knobs   {knobs}{seed}; glide {self.glide_s:g}s, "
+                     f"{len(self.transitions)} transition rule(s)")
+        return "\n".join(lines)
+
+
+__all__ = ["BOOL", "NUMBER", "Blend", "Derived", "Input", "KnobRule", "MixTerm", "Scene",
+           "Transition"]
