@@ -70,6 +70,7 @@ class _Context:
         self.check_files = check_files
         self.issues: list[SceneIssue] = []
         self.names: dict[str, Any] = {}
+        self.broken_prompts: set[str] = set()  # defined but invalid: no cascading errors
 
     # ------------------------------------------------------------------------ issues
     def error(self, path: Path, message: str, column: int | None = None,
@@ -193,8 +194,11 @@ class _Context:
         kind = spec.get("type")
         if kind not in INPUT_KEYS:
             where = (*path, "type") if "type" in spec else path
-            self.error(where, f"input {name!r} needs a type: number, enum or bool"
-                              + (f" (got {kind!r}{suggest(str(kind), INPUT_KEYS)})" if kind else ""))
+            if kind is None:
+                self.error(where, f"input {name!r} needs a type: number, enum or bool")
+            else:
+                self.error(where, f"input {name!r} has unknown type {kind!r}"
+                                  f"{suggest(str(kind), INPUT_KEYS)}; types: number, enum, bool")
             return None
         self.unknown_keys(spec, INPUT_KEYS[kind], path)
         if kind == "bool":
@@ -304,6 +308,7 @@ class _Context:
                        "a scene needs at least one prompt under 'prompts'")
         for name, spec in (mapping or {}).items():
             path = ("prompts", name)
+            self.broken_prompts.add(str(name))
             if not isinstance(name, str) or not _NAME.match(name):
                 self.error(path, f"prompt name {name!r} must be an identifier")
                 continue
@@ -322,6 +327,7 @@ class _Context:
                 self.error(path, f"prompt {name!r} needs some text, e.g. \"dark ambient drones\"")
                 continue
             out[name] = Prompt(text=spec.strip())
+        self.broken_prompts -= set(out)
         return out
 
     def audio_prompt(self, value: Any, path: Path) -> Prompt | None:
@@ -357,6 +363,8 @@ class _Context:
         for path, name, spec in entries:
             where = (*path, "prompt") if isinstance(path[-1], int) else path
             if name not in prompts:
+                if name in self.broken_prompts:
+                    continue
                 self.error(where, f"unknown prompt {name!r}{suggest(str(name), list(prompts))}")
                 continue
             used.add(name)

@@ -36,9 +36,10 @@ class SceneEvaluator:
         ``targets`` holds every input's latest pushed value; missing names keep their
         default. Time must not go backwards.
         """
-        dt = 0.0 if self.time is None else max(0, now - self.time) / self.rate
+        first = self.time is None
+        dt = 0.0 if first else max(0, now - self.time) / self.rate
         self.time = now
-        self._smooth(targets, dt)
+        self._smooth(targets, dt, first)
         env: dict[str, object] = dict(self.values)
         for d in self.scene.derived:
             if d.is_latch:
@@ -58,10 +59,12 @@ class SceneEvaluator:
         return Blend(weights=MappingProxyType(self._normalised()),
                      prompts=self.scene.prompts, knobs=self._knobs(env))
 
-    def _smooth(self, targets: Mapping[str, float | str | bool], dt: float) -> None:
+    def _smooth(self, targets: Mapping[str, float | str | bool], dt: float, first: bool) -> None:
+        """Inputs with a slew move toward their target at most ``slew_rate`` per second;
+        the first evaluation starts from the targets themselves."""
         for name, spec in self.scene.inputs.items():
             target = targets.get(name, spec.default)
-            if spec.slew_rate and self.time is not None and dt >= 0:
+            if spec.slew_rate and not first:
                 current = float(self.values[name])
                 step = spec.slew_rate * dt
                 delta = float(target) - current

@@ -69,21 +69,31 @@ def parse_yaml(text: str) -> Source:
         loader.dispose()
 
 
+_PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+
+
 def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path, source: Source) -> Any:
     source.lines.setdefault(path, node.start_mark.line + 1)
+    if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_TAGS:
+        # Scalars go through the safe constructor (which rejects unknown tags); we build
+        # collections ourselves, so refuse their tags here: no !!python/... ever.
+        raise yaml.constructor.ConstructorError(
+            None, None, f"unsupported tag {node.tag!r}", node.start_mark)
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)  # resolves YAML merge keys (<<)
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            if not isinstance(key, (str, int, float, bool)) or key is None:
-                key = str(key)
-            child = (*path, str(key))
-            if str(key) in {str(k) for k in out}:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise yaml.constructor.ConstructorError(
+                    None, None, "a key must be a plain name", key_node.start_mark)
+            # Keys are names: keep their text as written. (YAML 1.1 would turn `on:` or
+            # `no:` into booleans, a classic trap for an input called "on".)
+            key = key_node.value
+            child = (*path, key)
+            if key in out:
                 source.duplicates.append((child, key_node.start_mark.line + 1))
             source.lines[child] = key_node.start_mark.line + 1
-            out[str(key) if not isinstance(key, str) else key] = _build(
-                loader, value_node, child, source)
+            out[key] = _build(loader, value_node, child, source)
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_build(loader, item, (*path, i), source) for i, item in enumerate(node.value)]

@@ -83,8 +83,8 @@ class Band:
         # one cached waveform; nobody hears the difference.
         spec = ToneSpec(row=row, freq=freq, gate=round(gate / 240.0) * 240,
                         attack=max(48.0, round(attack / 48.0) * 48.0),
-                        decay=round(decay / 480.0) * 480.0 or 480.0,
-                        sustain=round(sustain * 20) / 20,
+                        decay=max(480.0, round(decay / 480.0) * 480.0),
+                        sustain=min(1.0, max(0.0, round(sustain * 20) / 20)),
                         release=max(480.0, round(release / 480.0) * 480.0),
                         vib=round(vib, 2))
         out.add(start, self.synth.tone(spec), PITCHED_INDEX[bus], vel, pan)
@@ -120,7 +120,7 @@ class Band:
         eighth = steps % 2 == 0
         four = beat.astype(float)
         backbeat = np.isin(steps, (0, 10)).astype(float) + 0.5 * np.isin(steps, (7, 8))
-        kick_p = floor * four + (1 - floor) * backbeat + 0.25 * e * np.isin(steps, (3, 6, 14))
+        kick_p = floor * four + (1 - floor) * (backbeat + 0.25 * e * np.isin(steps, (3, 6, 14)))
         if e < 0.2:
             kick_p = np.where(steps == 0, 0.9, 0.0)
         snare_p = np.isin(steps, (12,) if e < 0.3 else (4, 12)).astype(float)
@@ -267,9 +267,9 @@ class Band:
         freq = float(theory.midi_to_hz(pitches[m.melody_index]))
         mix = self._timbre(s, {"soft": 1.0, "saw": 0.6 * float(s[S.INDEX["energy"]])})
         row = self.tables.row(mix, freq, bright)
-        piano = float(s[S.INDEX["piano"]]) + float(s[S.INDEX["guitar"]])
+        piano = min(1.0, float(s[S.INDEX["piano"]]) + float(s[S.INDEX["guitar"]]))
         vib = 0.25 * (float(s[S.INDEX["strings"]]) + float(s[S.INDEX["choir"]])) + 0.05
         gate = step_samples * (4 if sib % 4 == 0 else 2) * 0.95
         self._tone(out, start, "lead", 0.7, 0.15, row, freq, gate, 0.01 * SAMPLE_RATE,
-                   (0.5 + 0.6 * (1 - piano)) * SAMPLE_RATE, 0.7 * (1 - min(piano, 1.0)),
+                   (0.5 + 0.6 * (1 - piano)) * SAMPLE_RATE, 0.7 * (1 - piano),
                    0.09 * SAMPLE_RATE, vib)

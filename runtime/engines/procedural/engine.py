@@ -55,7 +55,8 @@ class ProceduralState:
 
 
 class ProceduralEngine:
-    """The built-in engine. ``glide_s``: time for style parameters to reach a new blend."""
+    """The built-in engine. ``glide_s``: time a style dimension takes to swing across its
+    whole range (smaller changes take proportionally less)."""
 
     def __init__(self, glide_s: float = 0.8, block_frames: int = BLOCK_FRAMES) -> None:
         if glide_s < 0:
@@ -122,7 +123,10 @@ class ProceduralEngine:
             st.style = target.copy()
             st.gains = self._gains(st.style)
         elif self.glide_s > 0:
-            st.style += (target - st.style) * min(1.0, 4.0 * n / (self.glide_s * SAMPLE_RATE))
+            # Linear glide: each dimension moves at most its full range per glide_s, so a
+            # full swing takes glide_s and small changes are quick.
+            step = (S.HI - S.LO) * (n / (self.glide_s * SAMPLE_RATE))
+            st.style += np.clip(target - st.style, -step, step)
         else:
             st.style = target.copy()
         s = st.style
@@ -146,7 +150,7 @@ class ProceduralEngine:
         buses = st.sounding.mix(st.sample, n)
         buses *= ramped[:, None, :]
 
-        drive = s[S.INDEX["drive"]] + 0.3 * s[S.INDEX["guitar"]]
+        drive = float(s[S.INDEX["drive"]])
         if drive > 0.02:
             k = np.float32(1.0 + 7.0 * drive)
             scale = np.float32(0.6 / np.tanh(k))

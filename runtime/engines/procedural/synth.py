@@ -98,7 +98,7 @@ class Synth:
     """Makes waveforms for note specs, with a bounded cache shared by all sessions."""
 
     def __init__(self, table_flat_source, noise: dict[str, np.ndarray],
-                 cache_bytes: int = 96 << 20) -> None:
+                 cache_bytes: int = 192 << 20) -> None:
         self._tables = table_flat_source  # callable returning the bank's flat array
         self._noises = noise
         self._cache: OrderedDict[object, np.ndarray] = OrderedDict()

@@ -93,7 +93,7 @@ class TableBank:
         """Row of the table for this timbre ``mix`` (family -> weight) at ``freq``."""
         level = round(np.clip(brightness, 0, 1) * (BRIGHTNESS_LEVELS - 1))
         band = band_of(freq)
-        quantised = tuple(sorted((f, round(w, 1)) for f, w in mix.items() if w >= 0.05))
+        quantised = tuple(sorted((f, round(w * 4) / 4) for f, w in mix.items() if w >= 0.125))
         key = (quantised, band, level)
         row = self._rows.get(key)
         if row is not None:
