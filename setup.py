@@ -1,7 +1,8 @@
 """Package list for the one `cadenza` namespace (metadata lives in pyproject.toml).
 
 The top-level folders map onto import names: runtime/ -> cadenza.runtime,
-sdk/python/ -> cadenza.sdk, scenes/ -> cadenza.scenes. setuptools cannot discover
+sdk/python/ -> cadenza.sdk, scenes/ -> cadenza.scenes, proto/cadenza/v1/ -> cadenza.v1
+(the generated wire code). setuptools cannot discover
 packages under a prefix from pyproject alone, so they are listed here.
 """
 
@@ -15,5 +16,5 @@ def _under(prefix: str, where: str) -> list[str]:
 setup(
     packages=_under("cadenza.runtime", "runtime")
     + _under("cadenza.sdk", "sdk/python")
-    + ["cadenza.scenes"],
+    + ["cadenza.scenes", "cadenza.v1"],
 )

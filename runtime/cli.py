@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from .compat import engine_warnings
 from .engines import create_engine, engine_names
-from .engines.base import Prompt
 from .errors import CadenzaError, SceneError
 from .scene import load_scene
 
@@ -75,30 +75,38 @@ def cmd_scene_check(args: argparse.Namespace) -> int:
             print(f"  {warning}")
         if engine is not None:
             for warning in engine_warnings(scene, engine):
-                print(f"  {warning}")
+                print(f"  warning: {warning}")
     if failed:
         print(f"{failed} of {len(args.files)} scene(s) have errors", file=sys.stderr)
     return 1 if failed else 0
 
 
-def engine_warnings(scene, engine) -> list[str]:
-    """What a scene asks of an engine that the engine will not honour."""
-    out = []
-    info = engine.info
-    for name, prompt in scene.prompts.items():
-        if prompt.kind not in info.prompt_kinds:
-            out.append(f"warning: prompt {name!r} is an {prompt.kind} prompt; engine "
-                       f"{info.name!r} takes {', '.join(sorted(info.prompt_kinds))}")
-            continue
-        if prompt.text is not None:
-            unknown = engine.embed(Prompt(text=prompt.text)).unknown_words
-            if unknown:
-                out.append(f"warning: prompt {name!r}: engine {info.name!r} does not know "
-                           f"{', '.join(repr(w) for w in unknown)}")
-    for knob in scene.knobs:
-        if knob.name not in info.knobs:
-            out.append(f"warning: knob {knob.name!r} is not supported by engine {info.name!r}")
-    return out
+def cmd_serve(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .serve import ServeOptions, serve_forever
+    from .server import RuntimeConfig
+
+    token = args.token
+    if args.token_file:
+        token = Path(args.token_file).read_text(encoding="utf-8").strip()
+        if not token:
+            raise SystemExit(f"cadenza: token file {args.token_file} is empty")
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise SystemExit("cadenza: --tls-cert and --tls-key go together")
+    scenes_dir = Path(args.scenes) if args.scenes else None
+    if scenes_dir and not scenes_dir.is_dir():
+        raise SystemExit(f"cadenza: scenes folder {scenes_dir} does not exist")
+    config = RuntimeConfig(default_engine=args.engine, scenes_dir=scenes_dir,
+                           lookahead_s=args.lookahead, max_sessions=args.max_sessions,
+                           idle_timeout_s=args.idle_timeout, token=token)
+    create_engine(args.engine)  # fail now, with one clear line, if it cannot run here
+    options = ServeOptions(host=args.host, grpc_port=args.grpc_port, ws_port=args.ws_port,
+                           token=token, runtime=config,
+                           tls_cert=Path(args.tls_cert) if args.tls_cert else None,
+                           tls_key=Path(args.tls_key) if args.tls_key else None)
+    asyncio.run(serve_forever(options))
+    return 0
 
 
 def cmd_engines(args: argparse.Namespace) -> int:
@@ -142,6 +150,24 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--engine", choices=engine_names(),
                    help="also warn about prompts/knobs this engine will not honour")
     c.set_defaults(func=cmd_scene_check)
+
+    p = sub.add_parser("serve", help="serve sessions over gRPC and WebSocket (the main job)")
+    p.add_argument("--engine", default="procedural", choices=engine_names())
+    p.add_argument("--scenes", help="folder of scene YAML files to serve (default: the examples)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
+    p.add_argument("--grpc-port", type=int, default=50051)
+    p.add_argument("--ws-port", type=int, default=8765)
+    auth = p.add_mutually_exclusive_group()
+    auth.add_argument("--token", help="require 'authorization: Bearer TOKEN' on every call")
+    auth.add_argument("--token-file", help="read the token from this file")
+    p.add_argument("--tls-cert", help="PEM certificate (enables TLS on gRPC and WebSocket)")
+    p.add_argument("--tls-key", help="PEM private key")
+    p.add_argument("--lookahead", type=float, default=0.5,
+                   help="seconds of audio generated ahead of real time (default 0.5)")
+    p.add_argument("--max-sessions", type=int, default=256)
+    p.add_argument("--idle-timeout", type=float, default=60.0,
+                   help="close sessions nobody has streamed for this many seconds")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("engines", help="list the engines and what they support")
     p.set_defaults(func=cmd_engines)

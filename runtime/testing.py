@@ -13,7 +13,7 @@ from .engines.base import EngineInfo, EngineOutput, Knobs, Prompt, StyleEmbeddin
 from .session.chunk import Chunk, SessionEvent
 from .session.clock import ManualClock
 
-__all__ = ["CollectingListener", "FlakyEngine", "ManualClock", "render_prompt"]
+__all__ = ["CollectingListener", "FlakyEngine", "ManualClock", "ServerThread", "TcpProxy", "render_prompt"]
 
 
 @dataclass
@@ -77,3 +77,159 @@ def render_prompt(engine, text: str, seconds: float, seed: int = 1,
         state = out.states[0]
         blocks.append(out.pcm[0])
     return np.concatenate(blocks)
+
+
+class ServerThread:
+    """A real `cadenza serve` (gRPC + WebSocket on loopback, ephemeral ports) running on
+    its own event loop in a background thread. For tests and embedding::
+
+        with ServerThread() as server:
+            client = Client(f"127.0.0.1:{server.grpc_port}")
+    """
+
+    def __init__(self, options=None, build=None) -> None:
+        from .serve import ServeOptions
+
+        self.options = options or ServeOptions(grpc_port=0, ws_port=0)
+        self.build = build
+        self.server = None
+        self.loop = None
+        self._thread = None
+
+    def __enter__(self) -> ServerThread:
+        import asyncio
+        import threading
+
+        from .serve import Server
+
+        started = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            self.loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self.loop)
+            try:
+                self.server = Server(self.options)
+                if self.build:
+                    self.build(self.server)
+                self.loop.run_until_complete(self.server.start())
+            except BaseException as exc:  # report start-up failures to the caller
+                failure.append(exc)
+                started.set()
+                return
+            started.set()
+            self.loop.run_forever()
+            self.loop.run_until_complete(self.server.stop())
+            self.loop.close()
+
+        self._thread = threading.Thread(target=run, name="cadenza-server", daemon=True)
+        self._thread.start()
+        started.wait(30)
+        if failure:
+            raise failure[0]
+        return self
+
+    def call(self, fn, *args, timeout: float = 10.0):
+        """Run ``fn(*args)`` on the server's event loop (e.g. to inspect the runtime)."""
+        import asyncio
+
+        async def wrapper():
+            return fn(*args)
+
+        return asyncio.run_coroutine_threadsafe(wrapper(), self.loop).result(timeout)
+
+    @property
+    def runtime(self):
+        return self.server.runtime
+
+    @property
+    def grpc_port(self) -> int:
+        return self.server.grpc_port
+
+    @property
+    def ws_port(self) -> int:
+        return self.server.ws_port
+
+    @property
+    def grpc_address(self) -> str:
+        return f"127.0.0.1:{self.grpc_port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.ws_port}/v1/stream"
+
+    def __exit__(self, *exc) -> None:
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        if self._thread is not None:
+            self._thread.join(30)
+
+
+class TcpProxy:
+    """A loopback TCP proxy whose connections can be cut, to test reconnect-and-resume
+    against a real network failure (the server and session stay up)."""
+
+    def __init__(self, target_port: int, host: str = "127.0.0.1") -> None:
+        import socket
+        import threading
+
+        self.target = (host, target_port)
+        self._listener = socket.create_server((host, 0))
+        self.port = self._listener.getsockname()[1]
+        self._conns: list = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self.cuts = 0
+        threading.Thread(target=self._accept, daemon=True, name="proxy-accept").start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while not self._closed:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src, dst) -> None:
+        import contextlib
+
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.close()
+
+    def cut(self) -> None:
+        """Reset every open connection (like a Wi-Fi drop); new connections still work."""
+        import socket
+
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for s in conns:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+                s.close()
+            except OSError:
+                pass
+        self.cuts += 1
+
+    def close(self) -> None:
+        self._closed = True
+        self._listener.close()
+        self.cut()

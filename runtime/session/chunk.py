@@ -8,6 +8,8 @@ from enum import StrEnum
 
 import numpy as np
 
+from ..audio import to_f32le, to_s16le
+
 
 @dataclass(frozen=True)
 class Chunk:
@@ -26,6 +28,21 @@ class Chunk:
     sample_rate: int
     weights: Mapping[str, float]
     prompts: Mapping[str, str] = field(default_factory=dict)
+    _encoded: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
+
+    def encoded(self, encoding: str) -> bytes:
+        """The PCM as interleaved little-endian bytes: "s16le" or "f32le". Encoded once
+        per chunk and encoding, however many clients receive it."""
+        data = self._encoded.get(encoding)
+        if data is None:
+            if encoding == "s16le":
+                data = to_s16le(self.pcm)
+            elif encoding == "f32le":
+                data = to_f32le(self.pcm)
+            else:
+                raise ValueError(f"unknown encoding {encoding!r}")
+            self._encoded[encoding] = data
+        return data
 
     @property
     def frames(self) -> int:

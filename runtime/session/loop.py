@@ -61,6 +61,7 @@ class LoopStats:
     last_step_seconds: float = 0.0
     last_batch: int = 0
     failures: int = 0
+    cost_per_row: float = 0.0  # recent engine seconds per session-block (moving average)
 
 
 @dataclass
@@ -95,15 +96,18 @@ class GenerationLoop:
             raise NotFound(f"no session {session_id!r}")
         return session
 
-    def control(self, session: Session, event: str) -> None:
-        """Apply a lifecycle event now (between steps); anchors real-time pacing on play."""
+    def control(self, session: Session, event: str, reason: str = "closed") -> None:
+        """Apply a lifecycle event now (between steps); anchors real-time pacing on play.
+        ``reason`` is reported in the ENDED event when the event closes the session."""
         before = session.state
         session.transition(event)
         if session.state == SessionState.PLAYING and before != SessionState.PLAYING:
-            session.pacing.time = self.clock.now()
+            # Unanchored until the first block after (re)starting is delivered: playback
+            # of that block starts when it exists, not when play was asked for.
+            session.pacing.time = None
             session.pacing.sample = session.stream_time
         if session.state == SessionState.CLOSED:
-            session.emit(EventKind.ENDED, reason="closed")
+            session.emit(EventKind.ENDED, reason=reason)
             self.sessions.pop(session.id, None)
 
     # ---------------------------------------------------------------------- the step
@@ -117,26 +121,40 @@ class GenerationLoop:
 
     def playhead(self, session: Session, now: float) -> float:
         """Samples of ``session`` that a listener should have heard by ``now``."""
+        if session.pacing.time is None:
+            return float(session.pacing.sample)
         return session.pacing.sample + (now - session.pacing.time) * self.rate
 
     def schedule(self, now: float | None = None) -> SchedulerOutput:
-        requests = []
+        """Pick the sessions that need a block now, most urgent first (least audio left
+        before their listeners run dry), up to the engine's batch limit and to a time
+        budget of half a block, estimated from recent steps: a crowd of new sessions
+        cannot starve one that is already playing."""
         ahead = self.lookahead_s * self.rate
-        limit = self.engine.info.max_batch
+        due: list[tuple[float, Session]] = []
         for session in self.sessions.values():
             if session.state != SessionState.PLAYING:
                 continue
-            if now is not None:
+            slack = ahead
+            if now is not None and session.pacing.time is not None:
                 heard = self.playhead(session, now)
                 if session.stream_time >= heard + ahead:
                     continue
                 if session.stream_time < heard - self.frames and session.seq > 0:
                     self._underrun(session, heard)
+                    heard = self.playhead(session, now)
+                slack = session.stream_time - heard
+            due.append((slack, session))
+        due.sort(key=lambda item: item[0])
+        limit = self.engine.info.max_batch
+        if now is not None and self.stats.cost_per_row > 0:
+            budget = 0.5 * self.frames / self.rate
+            limit = min(limit, max(1, int(budget / self.stats.cost_per_row)))
+        requests = []
+        for _, session in due[:limit]:
             if session.reset_requested:
                 self._reset(session)
             requests.append(self._request(session))
-            if len(requests) >= limit:
-                break
         return SchedulerOutput(requests, self.frames)
 
     def _underrun(self, session: Session, heard: float) -> None:
@@ -182,9 +200,13 @@ class GenerationLoop:
         except Exception as exc:  # isolated per row in deliver
             result = exc
         elapsed = time.perf_counter() - started
-        self.stats.engine_seconds += elapsed
-        self.stats.last_step_seconds = elapsed
-        self.stats.last_batch = len(out.requests)
+        stats = self.stats
+        stats.engine_seconds += elapsed
+        stats.last_step_seconds = elapsed
+        stats.last_batch = len(out.requests)
+        per_row = elapsed / max(1, len(out.requests))
+        stats.cost_per_row = per_row if stats.cost_per_row == 0 else \
+            0.8 * stats.cost_per_row + 0.2 * per_row
         return result
 
     def deliver(self, out: SchedulerOutput, result: EngineOutput | Exception) -> list[Chunk]:
@@ -197,6 +219,9 @@ class GenerationLoop:
             session.engine_state = result.states[row]
             if session.state == SessionState.CLOSED:
                 continue  # closed while its block was being generated
+            if session.pacing.time is None:
+                session.pacing.time = self.clock.now()
+                session.pacing.sample = session.stream_time
             pcm = self._shape(session, result.pcm[row], request)
             chunk = session.make_chunk(pcm, request.blend)
             session.publish(chunk)
@@ -250,7 +275,8 @@ class GenerationLoop:
         """Earliest clock time at which some playing session needs its next block."""
         ahead = self.lookahead_s * self.rate
         times = [
-            s.pacing.time + (s.stream_time - s.pacing.sample - ahead) / self.rate
+            (s.pacing.time + (s.stream_time - s.pacing.sample - ahead) / self.rate)
+            if s.pacing.time is not None else float("-inf")
             for s in self.sessions.values() if s.state == SessionState.PLAYING
         ]
         return min(times) if times else None

@@ -40,9 +40,10 @@ class Listener(Protocol):
 
 @dataclass
 class Pacing:
-    """Real-time anchor: sample ``sample`` of the stream should be heard at ``time``."""
+    """Real-time anchor: sample ``sample`` of the stream should be heard at ``time``
+    (None: not anchored yet; anchored when the first block after play is delivered)."""
 
-    time: float = 0.0
+    time: float | None = None
     sample: int = 0
 
 
@@ -151,6 +152,7 @@ class Session:
                    for name, p in blend.prompts.items() if name in blend.weights}
         chunk = Chunk(self.id, self.seq, self.stream_time, pcm, self.sample_rate,
                       blend.weights, prompts)
+        self.blend = blend
         self.seq += 1
         self.stream_time += pcm.shape[0]
         self.counters.chunks += 1

@@ -1,0 +1,125 @@
+"""Load benchmark: N concurrent streaming sessions against a real `cadenza serve`.
+
+    python benchmarks/load.py --sessions 1 8 32 64 --seconds 60 --json load.json
+
+Starts the server as its own process (procedural engine, loopback), then one asyncio
+client process streams every session. Reports per session: underruns (counted by the
+server), and delivery jitter — how far each chunk's arrival strays from its real-time
+slot: interarrival jitter |Δt - 50 ms| (p50, p99), and lateness behind the real-time
+schedule (p99, max: the client buffer needed never to run dry), over all sessions, in
+steady state (after the first 3 s). Prints a table, writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+from cadenza.sdk.aio import AsyncClient
+
+SCENES = ("dungeon", "museum", "minimal")
+
+
+def start_server(lookahead: float) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cadenza.runtime.cli", "serve", "--grpc-port", "0", "--ws-port",
+         "0", "--lookahead", str(lookahead), "--max-sessions", "1024"],
+        stdout=subprocess.PIPE, stderr=None if os.environ.get("LOAD_SERVER_LOG") else subprocess.DEVNULL,
+        text=True)
+    line = proc.stdout.readline()
+    match = re.search(r"gRPC ([\d.]+:\d+)", line)
+    if not match:
+        proc.kill()
+        raise SystemExit(f"server did not start: {line!r}")
+    return proc, match.group(1)
+
+
+async def run_level(address: str, sessions: int, seconds: float) -> dict:
+    async with AsyncClient(address, timeout=30) as client:
+        handles = [await client.create_session(scene=SCENES[i % len(SCENES)], seed=i)
+                   for i in range(sessions)]
+        arrivals: dict[str, list[float]] = {h.id: [] for h in handles}
+
+        async def consume(session):
+            async for _chunk in session.stream("s16le", seconds=seconds):
+                arrivals[session.id].append(time.monotonic())
+
+        started = time.monotonic()
+        await asyncio.gather(*(consume(h) for h in handles))
+        wall = time.monotonic() - started
+        infos = {h.id: await h.info() for h in handles}
+        for h in handles:
+            await h.close()
+    # Steady state: skip the first 3 s (history replay and the lookahead burst).
+    jitter, lateness = [], []
+    for times in arrivals.values():
+        steady = times[60:]
+        gaps = [b - a for a, b in itertools.pairwise(steady)]
+        jitter += [abs(g - 0.05) for g in gaps]
+        # Lateness: how much later than the real-time schedule set by the earliest chunk
+        # so far a chunk arrives, i.e. the client buffer needed to never run dry.
+        earliest = float("inf")
+        for i, t in enumerate(steady):
+            earliest = min(earliest, t - i * 0.05)
+            lateness.append(t - i * 0.05 - earliest)
+    jitter.sort()
+    lateness.sort()
+
+    def pct(values: list[float], p: float) -> float:
+        return values[min(len(values) - 1, int(p * len(values)))] * 1000 if values else 0.0
+
+    underruns = [info.underruns for info in infos.values()]
+    return {
+        "sessions": sessions, "seconds": seconds, "wall_s": round(wall, 2),
+        "chunks": sum(len(t) for t in arrivals.values()),
+        "underruns_total": sum(underruns), "underruns_max_per_session": max(underruns),
+        "jitter_p50_ms": round(pct(jitter, 0.50), 2), "jitter_p99_ms": round(pct(jitter, 0.99), 2),
+        "lateness_p99_ms": round(pct(lateness, 0.99), 2),
+        "lateness_max_ms": round(lateness[-1] * 1000, 2) if lateness else 0.0,
+        "mean_interarrival_ms": round(statistics.mean(
+            b - a for t in arrivals.values() for a, b in itertools.pairwise(t[60:])) * 1000, 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, nargs="+", default=[1, 8, 32, 64])
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--lookahead", type=float, default=0.5)
+    parser.add_argument("--json", default="load.json")
+    args = parser.parse_args()
+    results = []
+    for n in args.sessions:
+        proc, address = start_server(args.lookahead)
+        try:
+            results.append(asyncio.run(run_level(address, n, args.seconds)))
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    print(f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+          f"Python {platform.python_version()}; {args.seconds:.0f} s per level, "
+          f"lookahead {args.lookahead} s\n")
+    print(f"{'sessions':>8} {'chunks':>8} {'underruns':>9} {'max/sess':>8} {'jitter p50':>11} "
+          f"{'p99':>8} {'late p99':>9} {'late max':>9} {'interarrival':>12}")
+    for r in results:
+        print(f"{r['sessions']:>8} {r['chunks']:>8} {r['underruns_total']:>9} "
+              f"{r['underruns_max_per_session']:>8} {r['jitter_p50_ms']:>9.1f}ms "
+              f"{r['jitter_p99_ms']:>6.1f}ms {r['lateness_p99_ms']:>7.1f}ms "
+              f"{r['lateness_max_ms']:>7.1f}ms {r['mean_interarrival_ms']:>10.2f}ms")
+    with open(args.json, "w") as handle:
+        json.dump({"machine": platform.platform(), "cpus": os.cpu_count(), "results": results},
+                  handle, indent=2)
+    print(f"\nwrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""`cadenza serve`: the runtime on the network (gRPC + WebSocket bridge), the main job."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import signal
+import ssl
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .server import Runtime, RuntimeConfig
+from .transports.grpc.server import GrpcServer
+from .transports.websocket.server import PATH, WebSocketServer
+
+log = logging.getLogger("cadenza.serve")
+
+
+@dataclass
+class ServeOptions:
+    host: str = "127.0.0.1"
+    grpc_port: int = 50051
+    ws_port: int = 8765
+    token: str | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Server:
+    """Everything `cadenza serve` runs, startable and stoppable in-process (tests use it)."""
+
+    def __init__(self, options: ServeOptions, runtime: Runtime | None = None) -> None:
+        self.options = options
+        config = options.runtime
+        if options.token and config.token != options.token:
+            from dataclasses import replace
+
+            config = replace(config, token=options.token)
+        self.runtime = runtime or Runtime(config)
+        tls = None
+        ssl_context = None
+        if options.tls_cert and options.tls_key:
+            tls = (options.tls_key.read_bytes(), options.tls_cert.read_bytes())
+            ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ssl_context.load_cert_chain(options.tls_cert, options.tls_key)
+        self.grpc = GrpcServer(self.runtime, options.host, options.grpc_port, options.token, tls)
+        self.ws = WebSocketServer(self.runtime, options.host, options.ws_port, options.token,
+                                  ssl_context)
+        self.extras: list = []  # more servers (console, OSC ...) with start()/stop()
+
+    @property
+    def grpc_port(self) -> int:
+        return self.grpc.port
+
+    @property
+    def ws_port(self) -> int:
+        return self.ws.port
+
+    async def start(self) -> None:
+        await self.runtime.start()
+        await self.grpc.start()
+        await self.ws.start()
+        for extra in self.extras:
+            await extra.start()
+
+    async def stop(self) -> None:
+        for extra in reversed(self.extras):
+            await extra.stop()
+        await self.grpc.stop()
+        await self.ws.stop()
+        await self.runtime.stop()
+
+
+def warn_if_exposed(options: ServeOptions) -> None:
+    if not is_loopback(options.host) and not options.token:
+        banner = ("!" * 78 + "\n"
+                  f"WARNING: serving on {options.host} WITHOUT A TOKEN. Anyone who can reach "
+                  "this\nmachine can create sessions and use its CPU/GPU. Pass --token or "
+                  "--token-file.\n" + "!" * 78)
+        print(banner, file=sys.stderr, flush=True)
+        log.warning("serving on %s without authentication", options.host)
+
+
+async def serve_forever(options: ServeOptions, build=None) -> None:
+    """Run until SIGINT/SIGTERM. ``build`` may add extra servers to the Server."""
+    warn_if_exposed(options)
+    server = Server(options)
+    if build:
+        build(server)
+    await server.start()
+    scheme = "wss" if options.tls_cert else "ws"
+    engine = server.runtime.config.default_engine
+    print(f"cadenza serving engine {engine}: gRPC {options.host}:{server.grpc_port}, "
+          f"WebSocket {scheme}://{options.host}:{server.ws_port}{PATH}, scenes: "
+          f"{', '.join(server.runtime.library.names())}"
+          + (", token required" if options.token else ""), flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down")
+    await server.stop()

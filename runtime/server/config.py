@@ -1,0 +1,21 @@
+"""Serving configuration: limits and policies, passed in explicitly (never global)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    default_engine: str = "procedural"
+    scenes_dir: Path | None = None          # None: the example scenes shipped with Cadenza
+    lookahead_s: float = 0.5                # audio generated ahead of real time
+    max_sessions: int = 256
+    max_listeners: int = 16                 # streams attached to one session
+    idle_timeout_s: float = 60.0            # a session with no stream for this long is closed
+    max_backlog_s: float = 4.0              # a stream further behind than this is dropped
+    history_s: float = 4.0                  # audio kept per session for resuming streams
+    updates_per_second: float = 200.0       # state/prompt/control messages per session
+    token: str | None = None                # bearer token; None: no authentication
+    record_dir: Path | None = None          # write session recordings here (replay)

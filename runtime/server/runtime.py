@@ -1,0 +1,351 @@
+"""`Runtime`: the transport-agnostic serving API (create, control, subscribe ...).
+
+Every transport calls these methods from the asyncio event loop's thread. Errors are
+raised as the runtime's error hierarchy (`cadenza.runtime.errors`); transports map them to
+their own status codes at the edge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ..compat import engine_warnings
+from ..engines import create_engine, engine_names
+from ..engines.base import Engine, EngineInfo, Prompt
+from ..errors import (
+    CadenzaError,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+    SceneError,
+    SceneIssue,
+)
+from ..scene import Scene, compile_scene
+from ..session import GenerationLoop, Session, SessionState
+from ..session.chunk import Chunk, EventKind, SessionEvent
+from ..session.clock import Clock, MonotonicClock
+from .config import RuntimeConfig
+from .driver import LoopDriver
+from .library import SceneLibrary
+from .subscription import Subscription
+
+log = logging.getLogger("cadenza.runtime")
+
+ACTIONS = ("play", "pause", "stop", "reset")
+MAX_SCENE_BYTES = 256 * 1024
+
+
+class _History:
+    """Listener keeping the session's last chunks, so a reconnecting stream can resume."""
+
+    def __init__(self, chunks: int) -> None:
+        self.chunks: collections.deque[Chunk] = collections.deque(maxlen=chunks)
+
+    def on_chunk(self, chunk: Chunk) -> None:
+        self.chunks.append(chunk)
+
+    def on_event(self, event: SessionEvent) -> None:
+        pass
+
+    def since(self, seq: int) -> list[Chunk]:
+        return [c for c in self.chunks if c.seq >= seq]
+
+
+class _EventLog:
+    """Listener writing one log line per session event (not per chunk)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._last_underrun = 0.0
+
+    def on_chunk(self, chunk: Chunk) -> None:
+        pass
+
+    def on_event(self, event: SessionEvent) -> None:
+        s = self.session
+        if event.kind == EventKind.BLEND_CHANGED:
+            return  # too chatty for a log line; metrics and streams carry it
+        if event.kind == EventKind.UNDERRUN:
+            now = time.monotonic()
+            if now - self._last_underrun < 5.0:
+                return
+            self._last_underrun = now
+        detail = " ".join(f"{k}={v}" for k, v in event.detail.items())
+        level = logging.WARNING if event.kind in (EventKind.UNDERRUN, EventKind.ERROR) else logging.INFO
+        log.log(level, "session %s scene=%s %s t=%.2fs %s", s.id, s.scene.name, event.kind.value,
+                event.stream_time / s.sample_rate, detail)
+
+
+class _RateLimit:
+    """Token bucket for one session's control messages."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.capacity = max(1.0, 2 * rate)
+        self.tokens = self.capacity
+        self.stamp = time.monotonic()
+
+    def take(self) -> None:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1:
+            raise ResourceExhausted(f"too many updates: at most {self.rate:g} per second "
+                                    f"per session")
+        self.tokens -= 1
+
+
+@dataclass
+class _Entry:
+    session: Session
+    loop: GenerationLoop
+    driver: LoopDriver
+    history: _History
+    limit: _RateLimit
+    created: float
+    subscriptions: set[Subscription] = field(default_factory=set)
+    idle_since: float | None = None
+
+
+class Runtime:
+    def __init__(self, config: RuntimeConfig | None = None, clock: Clock | None = None,
+                 engines: Mapping[str, Engine] | None = None) -> None:
+        self.config = config or RuntimeConfig()
+        self.clock = clock or MonotonicClock()
+        from cadenza import scenes
+
+        self.library = SceneLibrary(self.config.scenes_dir or scenes.DIRECTORY)
+        self._engines: dict[str, Engine] = dict(engines or {})
+        self._loops: dict[str, tuple[GenerationLoop, LoopDriver]] = {}
+        self._entries: dict[str, _Entry] = {}
+        self._reaper: asyncio.Task | None = None
+        self.started = time.monotonic()
+        self.listeners_hooks: list = []  # callables(session) -> listener, e.g. metrics
+
+    # --------------------------------------------------------------------- lifecycle
+    async def start(self) -> None:
+        self._loop_for(self.config.default_engine)
+        self._reaper = asyncio.get_running_loop().create_task(self._reap_idle(), name="reaper")
+
+    async def stop(self) -> None:
+        for session_id in list(self._entries):
+            with contextlib.suppress(CadenzaError):
+                self.close(session_id, reason="shutdown")
+        if self._reaper:
+            self._reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reaper
+        for _, driver in self._loops.values():
+            await driver.stop()
+
+    def engine(self, name: str | None = None) -> Engine:
+        name = name or self.config.default_engine
+        engine = self._engines.get(name)
+        if engine is None:
+            engine = create_engine(name)
+            self._engines[name] = engine
+        return engine
+
+    def _loop_for(self, name: str | None) -> tuple[GenerationLoop, LoopDriver]:
+        name = name or self.config.default_engine
+        pair = self._loops.get(name)
+        if pair is None:
+            loop = GenerationLoop(self.engine(name), lookahead_s=self.config.lookahead_s,
+                                  clock=self.clock)
+            driver = LoopDriver(loop)
+            driver.start()
+            pair = self._loops[name] = (loop, driver)
+        return pair
+
+    @property
+    def loops(self) -> dict[str, GenerationLoop]:
+        return {name: pair[0] for name, pair in self._loops.items()}
+
+    # ---------------------------------------------------------------------- sessions
+    def create_session(self, scene: str | None = None, scene_yaml: str | None = None,
+                       engine: str | None = None, seed: int | None = None,
+                       state: Mapping[str, object] | None = None,
+                       paused: bool = False) -> Session:
+        if len(self._entries) >= self.config.max_sessions:
+            raise ResourceExhausted(f"server is at its limit of {self.config.max_sessions} "
+                                    f"sessions")
+        compiled = self._scene(scene, scene_yaml)
+        if engine and engine not in engine_names():
+            raise NotFound(f"unknown engine {engine!r}; available: {', '.join(engine_names())}")
+        if seed is not None and not 0 <= seed < 2**63:
+            raise InvalidArgument("seed must be within [0, 2^63)", field="seed")
+        loop, driver = self._loop_for(engine)
+        session = loop.open(compiled, seed, session_id=secrets.token_urlsafe(12))
+        try:
+            if state:
+                session.update_state(state)
+        except CadenzaError:
+            loop.sessions.pop(session.id, None)
+            raise
+        chunks = max(1, int(self.config.history_s * session.sample_rate / loop.frames))
+        entry = _Entry(session, loop, driver, _History(chunks),
+                       _RateLimit(self.config.updates_per_second), time.monotonic(),
+                       idle_since=time.monotonic())
+        session.attach(entry.history)
+        session.attach(_EventLog(session))
+        for hook in self.listeners_hooks:
+            session.attach(hook(session))
+        self._entries[session.id] = entry
+        log.info("session %s created scene=%s engine=%s seed=%d", session.id, compiled.name,
+                 loop.engine.info.name, session.seed)
+        if not paused:
+            loop.control(session, "play")
+            driver.wake()
+        return session
+
+    def _scene(self, name: str | None, yaml_text: str | None) -> Scene:
+        if yaml_text:
+            if len(yaml_text.encode()) > MAX_SCENE_BYTES:
+                raise ResourceExhausted(f"inline scene larger than {MAX_SCENE_BYTES} bytes")
+            return compile_scene(yaml_text, "<inline>", check_files=False)
+        if name:
+            return self.library.get(name)
+        raise InvalidArgument("give a scene name or inline scene YAML", field="scene")
+
+    def _entry(self, session_id: str) -> _Entry:
+        entry = self._entries.get(session_id)
+        if entry is None:
+            raise NotFound(f"no session {session_id!r}")
+        return entry
+
+    def get(self, session_id: str) -> Session:
+        return self._entry(session_id).session
+
+    def sessions(self) -> list[Session]:
+        return [e.session for e in self._entries.values()]
+
+    def listeners(self, session_id: str) -> int:
+        return len(self._entry(session_id).subscriptions)
+
+    def uptime(self, session_id: str) -> float:
+        return time.monotonic() - self._entry(session_id).created
+
+    def close(self, session_id: str, reason: str = "closed") -> None:
+        entry = self._entries.pop(session_id, None)
+        if entry is None:
+            raise NotFound(f"no session {session_id!r}")
+        session = entry.session
+        if session.state != SessionState.CLOSED:
+            entry.loop.control(session, "close", reason=reason)
+        for sub in list(entry.subscriptions):
+            sub.close("ended")
+
+    def _forget_ended(self) -> None:
+        """Drop entries of sessions that ended on their own (engine failure)."""
+        for session_id, entry in list(self._entries.items()):
+            if not entry.session.state.live:
+                self._entries.pop(session_id, None)
+
+    # ----------------------------------------------------------------------- control
+    def update_state(self, session_id: str, values: Mapping[str, object]) -> Session:
+        entry = self._entry(session_id)
+        entry.limit.take()
+        entry.session.update_state(values)
+        return entry.session
+
+    def set_prompts(self, session_id: str, prompts: Mapping[str, float]) -> dict[str, list[str]]:
+        """Apply a prompt override; returns the words the engine did not know, per prompt."""
+        entry = self._entry(session_id)
+        entry.limit.take()
+        entry.session.set_prompts(prompts)
+        styles = entry.loop.styles
+        unknown = {}
+        for text in prompts:
+            words = styles.embed(Prompt(text=text.strip())).unknown_words if text.strip() else ()
+            if words:
+                unknown[text] = list(words)
+        return unknown
+
+    def control(self, session_id: str, action: str) -> Session:
+        if action not in ACTIONS:
+            raise InvalidArgument(f"unknown action {action!r}; actions: {', '.join(ACTIONS)}",
+                                  field="action")
+        entry = self._entry(session_id)
+        entry.limit.take()
+        if action == "stop":
+            self.close(session_id)
+            return entry.session
+        entry.loop.control(entry.session, action)
+        if action == "play":
+            entry.driver.wake()
+        return entry.session
+
+    # ------------------------------------------------------------------ subscriptions
+    def subscribe(self, session_id: str, resume_from_seq: int | None = None) -> Subscription:
+        """Attach a stream. With ``resume_from_seq``, chunks still in the session's history
+        from that seq on are queued first (then live chunks follow, gapless)."""
+        entry = self._entry(session_id)
+        if len(entry.subscriptions) >= self.config.max_listeners:
+            raise ResourceExhausted(f"session {session_id} already has "
+                                    f"{self.config.max_listeners} streams")
+        session = entry.session
+        per_chunk = entry.loop.frames / session.sample_rate
+        sub = Subscription(session_id, max(2, int(self.config.max_backlog_s / per_chunk)))
+        if resume_from_seq is not None:
+            for chunk in entry.history.since(resume_from_seq):
+                sub.on_chunk(chunk)
+        session.attach(sub)
+        entry.subscriptions.add(sub)
+        entry.idle_since = None
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        entry = self._entries.get(sub.session_id)
+        sub.close("detached")
+        if entry is None:
+            return
+        entry.session.detach(sub)
+        entry.subscriptions.discard(sub)
+        if not entry.subscriptions:
+            entry.idle_since = time.monotonic()
+
+    async def _reap_idle(self) -> None:
+        """Close sessions nobody has streamed for idle_timeout_s (killed clients leak
+        nothing), and forget sessions that ended on their own."""
+        while True:
+            await asyncio.sleep(min(1.0, self.config.idle_timeout_s / 4))
+            self._forget_ended()
+            now = time.monotonic()
+            for session_id, entry in list(self._entries.items()):
+                for sub in list(entry.subscriptions):
+                    if sub.closed and sub.closed.reason == "dropped":
+                        self.unsubscribe(sub)
+                if entry.idle_since is not None and \
+                        now - entry.idle_since >= self.config.idle_timeout_s:
+                    log.info("session %s idle for %.0fs: closing", session_id,
+                             now - entry.idle_since)
+                    with contextlib.suppress(CadenzaError):
+                        self.close(session_id, reason="idle")
+
+    # ------------------------------------------------------------------- information
+    def engine_info(self, name: str | None = None) -> EngineInfo:
+        if name and name not in engine_names():
+            raise NotFound(f"unknown engine {name!r}; available: {', '.join(engine_names())}")
+        return self.engine(name).info
+
+    def validate_scene(self, text: str, filename: str = "<scene>",
+                       engine: str | None = None) -> tuple[list[SceneIssue], str]:
+        """Every issue (errors, then warnings) and, for a valid scene, its summary."""
+        if len(text.encode()) > MAX_SCENE_BYTES:
+            raise ResourceExhausted(f"scene larger than {MAX_SCENE_BYTES} bytes")
+        try:
+            scene = compile_scene(text, filename or "<scene>", check_files=False)
+        except SceneError as exc:
+            return list(exc.issues), ""
+        issues = list(scene.warnings)
+        if engine:
+            for warning in engine_warnings(scene, self.engine(engine)):
+                issues.append(SceneIssue(filename, None, "", warning, "warning"))
+        return issues, scene.summary()

@@ -1,0 +1,95 @@
+"""A client's view of a session: a bounded queue of chunks and events.
+
+Policy for slow clients: a subscription holds at most ``max_chunks`` undelivered audio
+chunks (the configured backlog, seconds of audio). When a chunk arrives and the queue is
+full, the subscription is closed with RESOURCE_EXHAUSTED ("too slow") instead of blocking
+or growing: the session, and every other client of it, never wait for a slow one.
+Events are small and never dropped while the subscription lives.
+
+Called from the event loop's thread only (the generation loop delivers there).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from dataclasses import dataclass
+
+from ..errors import CadenzaError, ResourceExhausted
+from ..session.chunk import Chunk, EventKind, SessionEvent
+
+
+@dataclass
+class Closed(Exception):
+    """The subscription ended: ``reason`` is "ended", "dropped" or "detached"."""
+
+    reason: str
+    error: CadenzaError | None = None
+
+
+class Subscription:
+    def __init__(self, session_id: str, max_chunks: int) -> None:
+        self.session_id = session_id
+        self.max_chunks = max_chunks
+        self._items: collections.deque = collections.deque()
+        self._chunks = 0
+        self._ready = asyncio.Event()
+        self.closed: Closed | None = None
+        self.delivered = 0
+        self.dropped_chunks = 0
+
+    # --------------------------------------------------------------- Listener (producer)
+    def on_chunk(self, chunk: Chunk) -> None:
+        if self.closed:
+            return
+        if self._chunks >= self.max_chunks:
+            self.dropped_chunks += 1
+            self.close("dropped", ResourceExhausted(
+                f"stream too slow: more than {self.max_chunks} chunks waiting; reconnect "
+                f"with resume_from_seq to continue"))
+            return
+        self._items.append(chunk)
+        self._chunks += 1
+        self._ready.set()
+
+    def on_event(self, event: SessionEvent) -> None:
+        if self.closed:
+            return
+        self._items.append(event)
+        self._ready.set()
+        if event.kind == EventKind.ENDED:
+            self.closed = Closed("ended")
+
+    def push_first(self, item: object) -> None:
+        """Queue a control reply ahead of audio (control never waits behind audio)."""
+        if self.closed and self.closed.reason != "ended":
+            return
+        self._items.appendleft(item)  # type: ignore[arg-type]
+        self._ready.set()
+
+    def close(self, reason: str, error: CadenzaError | None = None) -> None:
+        if self.closed is None:
+            self.closed = Closed(reason, error)
+        if reason != "ended":
+            self._items.clear()
+            self._chunks = 0
+        self._ready.set()
+
+    # -------------------------------------------------------------------- consumer
+    async def next(self) -> object:
+        """The next chunk or event; raises Closed once the subscription is over (after
+        the final SESSION_ENDED event has been handed out)."""
+        while not self._items:
+            if self.closed:
+                raise self.closed
+            self._ready.clear()
+            await self._ready.wait()
+        item = self._items.popleft()
+        if isinstance(item, Chunk):
+            self._chunks -= 1
+            self.delivered += 1
+        return item
+
+    @property
+    def backlog(self) -> int:
+        return self._chunks

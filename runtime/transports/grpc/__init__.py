@@ -1,0 +1,1 @@
+"""The gRPC transport (grpc.aio): servicer, auth interceptor, server assembly."""

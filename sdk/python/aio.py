@@ -1,0 +1,182 @@
+"""The asyncio client: the same API as `cadenza.sdk.Client`, awaitable."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Mapping
+
+import grpc
+
+from cadenza.v1 import runtime_pb2 as pb
+from cadenza.v1 import runtime_pb2_grpc as pb_grpc
+
+from .client import ACTIONS
+from .errors import RETRYABLE, CadenzaError
+from .types import (
+    ENCODINGS,
+    STATES,
+    AudioChunk,
+    EngineInfo,
+    Event,
+    SceneIssue,
+    SessionInfo,
+    prompts_pb,
+    state_pb,
+)
+
+
+class AsyncClient:
+    def __init__(self, address: str = "127.0.0.1:50051", token: str | None = None,
+                 tls: bool = False, root_certificates: bytes | None = None,
+                 timeout: float = 10.0) -> None:
+        self.address = address
+        self.timeout = timeout
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        options = [("grpc.max_receive_message_length", 8 << 20)]
+        if tls:
+            creds = grpc.ssl_channel_credentials(root_certificates=root_certificates)
+            self._channel = grpc.aio.secure_channel(address, creds, options=options)
+        else:
+            self._channel = grpc.aio.insecure_channel(address, options=options)
+        self._stub = pb_grpc.RuntimeStub(self._channel)
+
+    async def _call(self, method: str, request):
+        try:
+            return await getattr(self._stub, method)(request, metadata=self._metadata,
+                                                     timeout=self.timeout)
+        except grpc.RpcError as exc:
+            raise CadenzaError.from_rpc(exc) from None
+
+    async def close(self) -> None:
+        await self._channel.close()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+    async def create_session(self, scene: str | None = None, *, scene_yaml: str | None = None,
+                             engine: str | None = None, seed: int | None = None,
+                             state: Mapping[str, object] | None = None,
+                             paused: bool = False) -> AsyncSession:
+        request = pb.CreateSessionRequest(engine=engine or "", paused=paused,
+                                          state=state_pb(state or {}))
+        if scene_yaml is not None:
+            request.scene_yaml = scene_yaml
+        else:
+            request.scene = scene or ""
+        if seed is not None:
+            request.seed = seed
+        info = SessionInfo.from_pb(await self._call("CreateSession", request))
+        return AsyncSession(self, info.session_id, info)
+
+    async def get_session(self, session_id: str) -> SessionInfo:
+        return SessionInfo.from_pb(await self._call("GetSession",
+                                                    pb.GetSessionRequest(session_id=session_id)))
+
+    async def sessions(self) -> list[SessionInfo]:
+        response = await self._call("ListSessions", pb.ListSessionsRequest())
+        return [SessionInfo.from_pb(s) for s in response.sessions]
+
+    async def engine_info(self, engine: str | None = None) -> EngineInfo:
+        return EngineInfo.from_pb(await self._call("GetEngineInfo",
+                                                   pb.GetEngineInfoRequest(engine=engine or "")))
+
+    async def validate_scene(self, scene_yaml: str, filename: str = "<scene>",
+                             engine: str | None = None) -> tuple[bool, list[SceneIssue], str]:
+        r = await self._call("ValidateScene", pb.ValidateSceneRequest(
+            scene_yaml=scene_yaml, filename=filename, engine=engine or ""))
+        return r.ok, [SceneIssue.from_pb(i) for i in r.issues], r.summary
+
+
+class AsyncSession:
+    def __init__(self, client: AsyncClient, session_id: str,
+                 info: SessionInfo | None = None) -> None:
+        self.client = client
+        self.id = session_id
+        self.created = info
+        # Where the next stream() picks up: from the first chunk for a session this handle
+        # created (the server keeps a few seconds of history), then from where the last
+        # stream stopped; None (live) for a handle on an existing session.
+        self.next_seq: int | None = 0 if info is not None and info.seq == 0 else None
+
+    async def info(self) -> SessionInfo:
+        return await self.client.get_session(self.id)
+
+    async def update(self, values: Mapping[str, object] | None = None, /, **more: object) -> int:
+        merged = {**(values or {}), **more}
+        r = await self.client._call("UpdateState", pb.UpdateStateRequest(
+            session_id=self.id, values=state_pb(merged)))
+        return r.stream_time
+
+    async def set_prompts(self, prompts: Mapping[str, float] | None) -> dict[str, list[str]]:
+        r = await self.client._call("SetPrompts", pb.SetPromptsRequest(
+            session_id=self.id, prompts=prompts_pb(prompts or {})))
+        return {u.prompt: list(u.words) for u in r.unknown}
+
+    async def _control(self, action: str) -> str:
+        r = await self.client._call("Control", pb.ControlRequest(session_id=self.id,
+                                                                 action=ACTIONS[action]))
+        return STATES.get(r.state, "unknown")
+
+    async def play(self) -> str:
+        return await self._control("play")
+
+    async def pause(self) -> str:
+        return await self._control("pause")
+
+    async def reset(self) -> str:
+        return await self._control("reset")
+
+    async def close(self) -> None:
+        await self.client._call("CloseSession", pb.CloseSessionRequest(session_id=self.id))
+
+    async def stream(self, encoding: str = "s16le", *, seconds: float | None = None,
+                     on_event: Callable[[Event], None] | None = None, reconnect: bool = True,
+                     max_retries: int = 8,
+                     resume_from_seq: int | None = None) -> AsyncIterator[AudioChunk]:
+        """As `Session.stream`: gapless chunks, reconnecting and resuming on drops."""
+        if encoding not in ENCODINGS:
+            raise ValueError("encoding is 's16le' or 'f32le'")
+        next_seq = resume_from_seq if resume_from_seq is not None else self.next_seq
+        frames_left: int | None = None
+        retries = 0
+        while True:
+            attach = pb.Attach(session_id=self.id, encoding=ENCODINGS[encoding])
+            if next_seq is not None:
+                attach.resume_from_seq = next_seq
+            call = self.client._stub.Stream(metadata=self.client._metadata)
+            try:
+                await call.write(pb.ClientMessage(attach=attach))
+                await call.done_writing()
+                async for message in call:
+                    kind = message.WhichOneof("message")
+                    if kind == "audio":
+                        chunk = AudioChunk.from_pb(message.audio)
+                        if next_seq is not None and chunk.seq < next_seq:
+                            continue
+                        next_seq = self.next_seq = chunk.seq + 1
+                        retries = 0
+                        if seconds is not None:
+                            if frames_left is None:
+                                frames_left = int(seconds * chunk.sample_rate)
+                            frames_left -= chunk.frames
+                        yield chunk
+                        if frames_left is not None and frames_left <= 0:
+                            return
+                    elif kind == "event":
+                        event = Event.from_pb(message.event)
+                        if on_event:
+                            on_event(event)
+                        if event.kind == "ended":
+                            return
+                return
+            except grpc.RpcError as exc:
+                error = CadenzaError.from_rpc(exc)
+                if not reconnect or error.code not in RETRYABLE or retries >= max_retries:
+                    raise error from None
+                retries += 1
+                await asyncio.sleep(min(5.0, 0.2 * 2 ** (retries - 1)))
+            finally:
+                call.cancel()

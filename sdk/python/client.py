@@ -1,0 +1,236 @@
+"""The synchronous client. Thread-safe for unary calls; one stream per iterator."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import wave
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+import grpc
+
+from cadenza.v1 import runtime_pb2 as pb
+from cadenza.v1 import runtime_pb2_grpc as pb_grpc
+
+from .errors import RETRYABLE, CadenzaError
+from .types import (
+    ENCODINGS,
+    AudioChunk,
+    EngineInfo,
+    Event,
+    SceneIssue,
+    SessionInfo,
+    prompts_pb,
+    state_pb,
+)
+
+ACTIONS = {"play": pb.PLAY, "pause": pb.PAUSE, "stop": pb.STOP, "reset": pb.RESET_CONTEXT}
+
+
+class Client:
+    """A connection to a Cadenza runtime.
+
+    ``address`` is ``host:port`` of its gRPC endpoint; ``token`` the bearer token if the
+    server requires one; ``tls=True`` (optionally with ``root_certificates`` PEM bytes)
+    for a TLS server.
+    """
+
+    def __init__(self, address: str = "127.0.0.1:50051", token: str | None = None,
+                 tls: bool = False, root_certificates: bytes | None = None,
+                 timeout: float = 10.0) -> None:
+        self.address = address
+        self.timeout = timeout
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        options = [("grpc.max_receive_message_length", 8 << 20)]
+        if tls:
+            creds = grpc.ssl_channel_credentials(root_certificates=root_certificates)
+            self._channel = grpc.secure_channel(address, creds, options=options)
+        else:
+            self._channel = grpc.insecure_channel(address, options=options)
+        self._stub = pb_grpc.RuntimeStub(self._channel)
+
+    # ----------------------------------------------------------------------- plumbing
+    def _call(self, method: str, request):
+        try:
+            return getattr(self._stub, method)(request, metadata=self._metadata,
+                                               timeout=self.timeout)
+        except grpc.RpcError as exc:
+            raise CadenzaError.from_rpc(exc) from None
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------------- sessions
+    def create_session(self, scene: str | None = None, *, scene_yaml: str | None = None,
+                       engine: str | None = None, seed: int | None = None,
+                       state: Mapping[str, object] | None = None,
+                       paused: bool = False) -> Session:
+        """Create a session from a served scene name (or inline ``scene_yaml``)."""
+        request = pb.CreateSessionRequest(engine=engine or "", paused=paused,
+                                          state=state_pb(state or {}))
+        if scene_yaml is not None:
+            request.scene_yaml = scene_yaml
+        else:
+            request.scene = scene or ""
+        if seed is not None:
+            request.seed = seed
+        info = SessionInfo.from_pb(self._call("CreateSession", request))
+        return Session(self, info.session_id, info)
+
+    def session(self, session_id: str) -> Session:
+        """A handle on an existing session (e.g. to reconnect after a restart); its
+        stream() starts live unless given resume_from_seq."""
+        session = Session(self, session_id, self.get_session(session_id))
+        session.next_seq = None
+        return session
+
+    def get_session(self, session_id: str) -> SessionInfo:
+        return SessionInfo.from_pb(self._call("GetSession",
+                                              pb.GetSessionRequest(session_id=session_id)))
+
+    def sessions(self) -> list[SessionInfo]:
+        response = self._call("ListSessions", pb.ListSessionsRequest())
+        return [SessionInfo.from_pb(s) for s in response.sessions]
+
+    def engine_info(self, engine: str | None = None) -> EngineInfo:
+        return EngineInfo.from_pb(self._call("GetEngineInfo",
+                                             pb.GetEngineInfoRequest(engine=engine or "")))
+
+    def validate_scene(self, scene_yaml: str, filename: str = "<scene>",
+                       engine: str | None = None) -> tuple[bool, list[SceneIssue], str]:
+        """(ok, issues, summary): the same file:line field: messages as the CLI."""
+        r = self._call("ValidateScene", pb.ValidateSceneRequest(
+            scene_yaml=scene_yaml, filename=filename, engine=engine or ""))
+        return r.ok, [SceneIssue.from_pb(i) for i in r.issues], r.summary
+
+
+class Session:
+    """A handle on one session. Control calls are unary RPCs; `stream()` iterates audio."""
+
+    def __init__(self, client: Client, session_id: str, info: SessionInfo | None = None) -> None:
+        self.client = client
+        self.id = session_id
+        self.created = info
+        # Where the next stream() picks up: from the first chunk for a session this handle
+        # created (the server keeps a few seconds of history), then from where the last
+        # stream stopped; None (live) for a handle on an existing session.
+        self.next_seq: int | None = 0 if info is not None and info.seq == 0 else None
+
+    def info(self) -> SessionInfo:
+        return self.client.get_session(self.id)
+
+    def update(self, values: Mapping[str, object] | None = None, /, **more: object) -> int:
+        """Push state: ``session.update(danger=0.7, biome="cave")``. Returns the stream time
+        (samples) at which the server accepted it; it is heard from the next block."""
+        merged = {**(values or {}), **more}
+        r = self.client._call("UpdateState", pb.UpdateStateRequest(session_id=self.id,
+                                                                   values=state_pb(merged)))
+        return r.stream_time
+
+    def set_prompts(self, prompts: Mapping[str, float] | None) -> dict[str, list[str]]:
+        """Steer with weighted text prompts, bypassing the scene; ``None`` or ``{}`` returns
+        to the scene. Returns words the engine did not understand, per prompt."""
+        r = self.client._call("SetPrompts", pb.SetPromptsRequest(
+            session_id=self.id, prompts=prompts_pb(prompts or {})))
+        return {u.prompt: list(u.words) for u in r.unknown}
+
+    def _control(self, action: str) -> str:
+        r = self.client._call("Control", pb.ControlRequest(session_id=self.id,
+                                                           action=ACTIONS[action]))
+        from .types import STATES
+
+        return STATES.get(r.state, "unknown")
+
+    def play(self) -> str:
+        return self._control("play")
+
+    def pause(self) -> str:
+        return self._control("pause")
+
+    def reset(self) -> str:
+        """Clear the musical context: the music starts afresh in the same session."""
+        return self._control("reset")
+
+    def close(self) -> None:
+        """End the session (its streams end with an 'ended' event)."""
+        self.client._call("CloseSession", pb.CloseSessionRequest(session_id=self.id))
+
+    # ------------------------------------------------------------------------ audio
+    def stream(self, encoding: str = "s16le", *, seconds: float | None = None,
+               on_event: Callable[[Event], None] | None = None, reconnect: bool = True,
+               max_retries: int = 8, resume_from_seq: int | None = None) -> Iterator[AudioChunk]:
+        """Iterate the session's audio chunks (gapless, in order).
+
+        On a dropped connection the stream reconnects with back-off and resumes from the
+        next ``seq`` (the server re-sends what it still holds). Ends after ``seconds`` of
+        audio, when the session ends, or when the caller stops iterating.
+        """
+        if encoding not in ENCODINGS:
+            raise ValueError("encoding is 's16le' or 'f32le'")
+        next_seq = resume_from_seq if resume_from_seq is not None else self.next_seq
+        frames_left = None
+        retries = 0
+        while True:
+            attach = pb.Attach(session_id=self.id, encoding=ENCODINGS[encoding])
+            if next_seq is not None:
+                attach.resume_from_seq = next_seq
+            call = self.client._stub.Stream(iter([pb.ClientMessage(attach=attach)]),
+                                            metadata=self.client._metadata)
+            try:
+                for message in call:
+                    kind = message.WhichOneof("message")
+                    if kind == "audio":
+                        chunk = AudioChunk.from_pb(message.audio)
+                        if next_seq is not None and chunk.seq < next_seq:
+                            continue  # already delivered before a reconnect
+                        next_seq = self.next_seq = chunk.seq + 1
+                        retries = 0
+                        if seconds is not None:
+                            if frames_left is None:
+                                frames_left = int(seconds * chunk.sample_rate)
+                            frames_left -= chunk.frames
+                        yield chunk
+                        if frames_left is not None and frames_left <= 0:
+                            return
+                    elif kind == "event":
+                        event = Event.from_pb(message.event)
+                        if on_event:
+                            on_event(event)
+                        if event.kind == "ended":
+                            return
+                return
+            except grpc.RpcError as exc:
+                error = CadenzaError.from_rpc(exc)
+                if not reconnect or error.code not in RETRYABLE or retries >= max_retries:
+                    raise error from None
+                retries += 1
+                time.sleep(min(5.0, 0.2 * 2 ** (retries - 1)))
+            finally:
+                call.cancel()
+
+    def record(self, path: str | Path, seconds: float, **stream_options) -> int:
+        """Stream ``seconds`` of audio into a 16-bit WAV file; returns frames written."""
+        frames = 0
+        with contextlib.closing(wave.open(str(path), "wb")) as out:
+            for i, chunk in enumerate(self.stream("s16le", seconds=seconds, **stream_options)):
+                if i == 0:
+                    out.setnchannels(chunk.channels)
+                    out.setsampwidth(2)
+                    out.setframerate(chunk.sample_rate)
+                out.writeframes(chunk.pcm)
+                frames += chunk.frames
+        return frames
+
+    def play_to_device(self, seconds: float | None = None, device: int | str | None = None,
+                       **stream_options) -> None:
+        """Play to the sound card (needs ``pip install sounddevice``)."""
+        from .playback import play
+
+        play(self.stream("f32le", seconds=seconds, **stream_options), device=device)

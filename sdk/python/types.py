@@ -1,0 +1,174 @@
+"""Plain data the SDK hands out (no protobuf types leak to users)."""
+
+from __future__ import annotations
+
+import array
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from cadenza.v1 import runtime_pb2 as pb
+
+ENCODINGS = {"s16le": pb.PCM_S16LE, "f32le": pb.PCM_F32LE}
+ENCODING_NAMES = {pb.PCM_S16LE: "s16le", pb.PCM_F32LE: "f32le", pb.ENCODING_UNSPECIFIED: "s16le"}
+STATES = {pb.CREATED: "created", pb.PLAYING: "playing", pb.PAUSED: "paused",
+          pb.FAILED: "failed", pb.CLOSED: "closed", pb.SESSION_STATE_UNSPECIFIED: "unknown"}
+EVENT_KINDS = {
+    pb.Event.BLEND_CHANGED: "blend_changed", pb.Event.UNKNOWN_WORDS: "unknown_words",
+    pb.Event.UNDERRUN: "underrun", pb.Event.STATE_CHANGED: "state_changed",
+    pb.Event.SESSION_ERROR: "error", pb.Event.SESSION_ENDED: "ended",
+}
+
+
+def _value(v: pb.Value) -> float | str | bool | None:
+    kind = v.WhichOneof("kind")
+    return getattr(v, kind) if kind else None
+
+
+def _blend(entries) -> dict[str, float]:
+    return {e.name: e.weight for e in entries}
+
+
+@dataclass(frozen=True)
+class AudioChunk:
+    """One block of audio: interleaved little-endian PCM plus where it sits in the stream."""
+
+    session_id: str
+    seq: int
+    stream_time: int
+    sample_rate: int
+    channels: int
+    encoding: str
+    pcm: bytes
+    blend: Mapping[str, float]
+    prompts: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def frames(self) -> int:
+        return len(self.pcm) // (self.channels * (2 if self.encoding == "s16le" else 4))
+
+    def samples(self) -> array.array:
+        """The samples as a flat array (int16 'h' or float32 'f'), no numpy needed."""
+        out = array.array("h" if self.encoding == "s16le" else "f")
+        out.frombytes(self.pcm)
+        if sys.byteorder == "big":
+            out.byteswap()
+        return out
+
+    def to_numpy(self):
+        """float32 ``[frames, channels]`` in [-1, 1] (imports numpy)."""
+        import numpy as np
+
+        if self.encoding == "s16le":
+            data = np.frombuffer(self.pcm, dtype="<i2").astype(np.float32) / 32767.0
+        else:
+            data = np.frombuffer(self.pcm, dtype="<f4").astype(np.float32)
+        return data.reshape(-1, self.channels)
+
+    @classmethod
+    def from_pb(cls, c: pb.AudioChunk) -> AudioChunk:
+        return cls(c.session_id, c.seq, c.stream_time, c.sample_rate, c.channels,
+                   ENCODING_NAMES.get(c.encoding, "s16le"), c.pcm, _blend(c.blend),
+                   {e.name: e.text for e in c.blend})
+
+
+@dataclass(frozen=True)
+class Event:
+    """A session event: kind is blend_changed, unknown_words, underrun, state_changed,
+    error or ended."""
+
+    kind: str
+    session_id: str
+    stream_time: int
+    message: str = ""
+    blend: Mapping[str, float] = field(default_factory=dict)
+    prompt: str = ""
+    words: tuple[str, ...] = ()
+    late_seconds: float = 0.0
+    state: str = ""
+
+    @classmethod
+    def from_pb(cls, e: pb.Event) -> Event:
+        return cls(EVENT_KINDS.get(e.kind, "unknown"), e.session_id, e.stream_time, e.message,
+                   _blend(e.blend), e.prompt, tuple(e.words), e.late_seconds,
+                   STATES.get(e.state, "") if e.state else "")
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    session_id: str
+    scene: str
+    engine: str
+    seed: int
+    state: str
+    sample_rate: int
+    channels: int
+    seq: int
+    stream_time: int
+    inputs: Mapping[str, float | str | bool | None]
+    blend: Mapping[str, float]
+    underruns: int
+    listeners: int
+    uptime_seconds: float
+    error: str = ""
+
+    @classmethod
+    def from_pb(cls, s: pb.SessionInfo) -> SessionInfo:
+        return cls(s.session_id, s.scene, s.engine, s.seed, STATES.get(s.state, "unknown"),
+                   s.sample_rate, s.channels, s.seq, s.stream_time,
+                   {k: _value(v) for k, v in s.inputs.items()}, _blend(s.blend), s.underruns,
+                   s.listeners, s.uptime_seconds, s.error)
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    name: str
+    version: str
+    sample_rate: int
+    channels: int
+    block_frames: int
+    max_batch: int
+    prompt_kinds: tuple[str, ...]
+    knobs: tuple[str, ...]
+    control_latency_seconds: float
+    description: str
+    available_engines: tuple[str, ...]
+
+    @classmethod
+    def from_pb(cls, e: pb.EngineInfo) -> EngineInfo:
+        return cls(e.name, e.version, e.sample_rate, e.channels, e.block_frames, e.max_batch,
+                   tuple(e.prompt_kinds), tuple(e.knobs), e.control_latency_seconds,
+                   e.description, tuple(e.available_engines))
+
+
+@dataclass(frozen=True)
+class SceneIssue:
+    file: str
+    line: int
+    field: str
+    message: str
+    severity: str
+    column: int
+    text: str
+
+    @classmethod
+    def from_pb(cls, i: pb.SceneIssue) -> SceneIssue:
+        return cls(i.file, i.line, i.field, i.message, i.severity, i.column, i.text)
+
+
+def value_pb(value: object) -> pb.Value:
+    if isinstance(value, bool):
+        return pb.Value(flag=value)
+    if isinstance(value, (int, float)):
+        return pb.Value(number=float(value))
+    if isinstance(value, str):
+        return pb.Value(text=value)
+    raise TypeError(f"state values are numbers, strings or bools, got {type(value).__name__}")
+
+
+def state_pb(values: Mapping[str, object]) -> dict[str, pb.Value]:
+    return {name: value_pb(v) for name, v in values.items()}
+
+
+def prompts_pb(prompts: Mapping[str, float]) -> list[pb.WeightedPrompt]:
+    return [pb.WeightedPrompt(text=t, weight=float(w)) for t, w in prompts.items()]
