@@ -60,7 +60,7 @@ def onset_times(x: np.ndarray, rate: int) -> np.ndarray:
     env = onset_envelope(x, rate)
     if env.max() <= 0:
         return np.zeros(0)
-    width = max(1, int(0.5 * rate / HOP))
+    width = max(0, min(int(0.5 * rate / HOP), (len(env) - 1) // 2))
     local = np.convolve(env, np.ones(2 * width + 1) / (2 * width + 1), mode="same")
     threshold = local * 1.5 + 0.05 * env.max()
     peaks, _ = find_peaks(env, height=threshold, distance=max(1, int(0.05 * rate / HOP)))

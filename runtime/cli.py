@@ -10,6 +10,7 @@ from pathlib import Path
 
 from . import __version__
 from .compat import engine_warnings
+from .engines import configure as configure_engine
 from .engines import create_engine, engine_names
 from .errors import CadenzaError, SceneError
 from .scene import load_scene
@@ -38,12 +39,19 @@ def _issue(file: str, message: str):
 
 
 # ----------------------------------------------------------------------------- commands
+def _engine_model(args: argparse.Namespace) -> None:
+    """``--model`` (e.g. mrt2_small) becomes the engine's ``model`` option."""
+    if getattr(args, "model", None):
+        configure_engine(args.engine, model=args.model)
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     from .render import blend_summary, render, write_blend_csv
     from .timeline import load_timeline
 
     scene = load_scene(resolve_scene(args.scene))
     timeline = load_timeline(args.timeline) if args.timeline else []
+    _engine_model(args)
     engine = create_engine(args.engine)
     result = render(scene, engine, args.out, args.seconds, timeline, args.seed,
                     subtype=args.subtype, timeline_file=args.timeline or "<timeline>")
@@ -99,13 +107,42 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise SystemExit(f"cadenza: scenes folder {scenes_dir} does not exist")
     config = RuntimeConfig(default_engine=args.engine, scenes_dir=scenes_dir,
                            lookahead_s=args.lookahead, max_sessions=args.max_sessions,
-                           idle_timeout_s=args.idle_timeout, token=token)
-    create_engine(args.engine)  # fail now, with one clear line, if it cannot run here
+                           idle_timeout_s=args.idle_timeout, token=token,
+                           record_dir=Path(args.record) if args.record else None,
+                           metrics_per_session=args.metrics_per_session)
+    _engine_model(args)
+    engine = create_engine(args.engine)  # fail now, with one clear line, if it cannot run here
     options = ServeOptions(host=args.host, grpc_port=args.grpc_port, ws_port=args.ws_port,
-                           token=token, runtime=config,
+                           token=token, runtime=config, console_port=args.console_port or None,
+                           engines={args.engine: engine},
                            tls_cert=Path(args.tls_cert) if args.tls_cert else None,
                            tls_key=Path(args.tls_key) if args.tls_key else None)
     asyncio.run(serve_forever(options))
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from . import replay
+
+    if args.diff:
+        d = replay.diff(args.diff[0], args.diff[1], args.rec)
+        if d.sample is None:
+            print(f"identical: {d.frames[0]} frames")
+            return 0
+        print(f"first difference at sample {d.sample} ({d.seconds:.6f} s); lengths "
+              f"{d.frames[0]} and {d.frames[1]} frames")
+        if args.rec:
+            blend = ", ".join(f"{k} {v:.3f}" for k, v in d.blend.items()) or "silence"
+            where = (f", bar {d.clock.bar} beat {d.clock.beat_in_bar} ({d.clock.bpm:.1f} bpm)"
+                     if d.clock is not None else "")
+            print(f"blend there: {blend}{where}")
+        return 1
+    if not args.recording or not args.out:
+        raise SystemExit("cadenza replay: give REC --out OUT.wav, or --diff A.wav B.wav")
+    result = replay.replay(args.recording, args.out, args.subtype)
+    for warning in result.warnings:
+        print(f"warning: {warning}")
+    print(f"wrote {result.path} ({result.frames / 48000:.2f} s)")
     return 0
 
 
@@ -138,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=30.0)
     p.add_argument("--seed", type=int)
     p.add_argument("--engine", default="procedural", choices=engine_names())
+    p.add_argument("--model", help="the engine's model, e.g. mrt2_small or mrt2_base for magenta-rt2")
     p.add_argument("--subtype", default="PCM_16", choices=["PCM_16", "PCM_24", "FLOAT"])
     p.add_argument("--blend-csv", help="where to write the blend over time "
                                        "(default: OUT.blend.csv)")
@@ -153,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="serve sessions over gRPC and WebSocket (the main job)")
     p.add_argument("--engine", default="procedural", choices=engine_names())
+    p.add_argument("--model", help="the engine's model, e.g. mrt2_small or mrt2_base for magenta-rt2")
     p.add_argument("--scenes", help="folder of scene YAML files to serve (default: the examples)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
     p.add_argument("--grpc-port", type=int, default=50051)
@@ -167,10 +206,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-sessions", type=int, default=256)
     p.add_argument("--idle-timeout", type=float, default=60.0,
                    help="close sessions nobody has streamed for this many seconds")
+    p.add_argument("--record", metavar="DIR",
+                   help="write a recording of every session into DIR (see cadenza replay)")
+    p.add_argument("--console-port", type=int, default=8080,
+                   help="port of the web console and /metrics (default 8080; 0: no console)")
+    p.add_argument("--metrics-per-session", action="store_true",
+                   help="also export per-session series on /metrics (small servers only)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("engines", help="list the engines and what they support")
     p.set_defaults(func=cmd_engines)
+
+    p = sub.add_parser("replay", help="render a session recording again, or compare renders",
+                       description="cadenza replay REC --out OUT.wav | "
+                                   "cadenza replay --diff A.wav B.wav [--rec REC]")
+    p.add_argument("recording", nargs="?", help="a .cadrec file written by serve --record")
+    p.add_argument("--out", help="output WAV")
+    p.add_argument("--subtype", default="PCM_16", choices=["PCM_16", "PCM_24", "FLOAT"])
+    p.add_argument("--diff", nargs=2, metavar=("A.wav", "B.wav"),
+                   help="report the first sample where two renders differ")
+    p.add_argument("--rec", help="with --diff: the recording, to show the blend at that moment")
+    p.set_defaults(func=cmd_replay)
+
+    from .engines.magenta_rt2.cli import add_parsers as add_model_parsers
+
+    add_model_parsers(sub)  # models download|list (docs/magenta.md)
+
+    from .installation.cli import add_parsers as add_installation_parsers
+
+    add_installation_parsers(sub)  # run CONFIG, service install (docs/installations.md)
     return parser
 
 

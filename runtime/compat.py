@@ -20,6 +20,8 @@ def engine_warnings(scene: Scene, engine: Engine) -> list[str]:
                 out.append(f"prompt {name!r}: engine {info.name!r} does not know "
                            f"{', '.join(repr(w) for w in unknown)}")
     for knob in scene.knobs:
+        if knob.kind == "extra":
+            continue  # engine-specific conditioning: the engine validates it
         if knob.name not in info.knobs:
             out.append(f"knob {knob.name!r} is not supported by engine {info.name!r}")
     return out

@@ -104,6 +104,9 @@ def _check_timeline(scene: Scene, timeline: Sequence[TimelineEvent], file: str) 
         except Exception as exc:  # InvalidArgument with the field named
             field_name = getattr(exc, "field", None) or ""
             issues.append(SceneIssue(file, event.line, f"[{i}].set.{field_name}", str(exc)))
+        if event.trigger and event.trigger not in scene.stingers:
+            issues.append(SceneIssue(file, event.line, f"[{i}].trigger",
+                                     f"scene {scene.name!r} has no stinger {event.trigger!r}"))
     if issues:
         raise SceneError(issues)
 
@@ -115,6 +118,8 @@ def _apply(loop: GenerationLoop, session, event: TimelineEvent) -> None:
         session.set_prompts(event.prompts)
     if event.control:
         loop.control(session, event.control)
+    if event.trigger:
+        session.trigger(event.trigger)
 
 
 def write_blend_csv(result: RenderResult, path: str | Path) -> None:

@@ -28,6 +28,8 @@ class ServeOptions:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+    engines: dict = field(default_factory=dict)  # engines already built, by name (reused)
+    console_port: int | None = None  # web console + /metrics; None: off, 0: any free port
 
 
 def is_loopback(host: str) -> bool:
@@ -49,7 +51,7 @@ class Server:
             from dataclasses import replace
 
             config = replace(config, token=options.token)
-        self.runtime = runtime or Runtime(config)
+        self.runtime = runtime or Runtime(config, engines=options.engines)
         tls = None
         ssl_context = None
         if options.tls_cert and options.tls_key:
@@ -60,6 +62,15 @@ class Server:
         self.ws = WebSocketServer(self.runtime, options.host, options.ws_port, options.token,
                                   ssl_context)
         self.extras: list = []  # more servers (console, OSC ...) with start()/stop()
+        self.console = None
+        if options.console_port is not None:
+            from .console import ConsoleServer
+
+            ws = self.ws
+            self.console = ConsoleServer(
+                self.runtime, options.host, options.console_port, options.token, ssl_context,
+                bridge=lambda: {"port": ws.port, "path": PATH, "tls": ws.ssl is not None})
+            self.extras.append(self.console)
 
     @property
     def grpc_port(self) -> int:
@@ -73,8 +84,18 @@ class Server:
         await self.runtime.start()
         await self.grpc.start()
         await self.ws.start()
-        for extra in self.extras:
-            await extra.start()
+        started = []
+        try:
+            for extra in self.extras:
+                await extra.start()
+                started.append(extra)
+        except BaseException:  # e.g. the console's port is taken: stop what runs, cleanly
+            for extra in reversed(started):
+                await extra.stop()
+            await self.grpc.stop(0)
+            await self.ws.stop()
+            await self.runtime.stop()
+            raise
 
     async def stop(self) -> None:
         for extra in reversed(self.extras):
@@ -106,6 +127,7 @@ async def serve_forever(options: ServeOptions, build=None) -> None:
     print(f"cadenza serving engine {engine}: gRPC {options.host}:{server.grpc_port}, "
           f"WebSocket {scheme}://{options.host}:{server.ws_port}{PATH}, scenes: "
           f"{', '.join(server.runtime.library.names())}"
+          + (f", console {server.console.url}" if server.console else "")
           + (", token required" if options.token else ""), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -13,7 +13,8 @@ from .engines.base import EngineInfo, EngineOutput, Knobs, Prompt, StyleEmbeddin
 from .session.chunk import Chunk, SessionEvent
 from .session.clock import ManualClock
 
-__all__ = ["CollectingListener", "FlakyEngine", "ManualClock", "ServerThread", "TcpProxy", "render_prompt"]
+__all__ = ["CollectingListener", "DelayedEngine", "FlakyEngine", "ManualClock", "ServerThread", "TcpProxy",
+           "render_prompt"]
 
 
 @dataclass
@@ -58,11 +59,15 @@ class FlakyEngine:
     def init_state(self, seed: int):
         return self.inner.init_state(seed)
 
-    def generate(self, states, styles, knobs: Sequence[Knobs], frames: int) -> EngineOutput:
+    def generate(self, states, styles, knobs: Sequence[Knobs], frames: int,
+                 **options) -> EngineOutput:
         self.calls.append(len(states))
         if any(getattr(s, "seed", None) in self.bad_seeds for s in states):
             raise RuntimeError("simulated device fault")
-        return self.inner.generate(states, styles, knobs, frames)
+        return self.inner.generate(states, styles, knobs, frames, **options)
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)  # optional capabilities: beat_clock, phrase
 
 
 def render_prompt(engine, text: str, seconds: float, seed: int = 1,
@@ -233,3 +238,52 @@ class TcpProxy:
         self._closed = True
         self._listener.close()
         self.cut()
+
+
+class DelayedEngine:
+    """Wraps a real engine to behave like a model engine: no beat grid of its own, no
+    sample-accurate changes, and a control latency — a style asked for now is heard
+    ``latency_blocks`` blocks later (as a model hears conditioning only after its lookahead
+    of already-decided frames). For testing the runtime's output-side clock and latency
+    compensation without a GPU."""
+
+    def __init__(self, inner, latency_blocks: int = 4) -> None:
+        import dataclasses
+        import itertools
+
+        self.inner = inner
+        self.latency_blocks = latency_blocks
+        info = inner.info
+        self._info = dataclasses.replace(
+            info, name=f"delayed-{info.name}", sample_accurate=False, has_beat_grid=False,
+            control_latency_s=latency_blocks * info.block_frames / info.sample_rate)
+        self._ids = itertools.count()
+        self._queues: dict[int, list] = {}
+
+    @property
+    def info(self) -> EngineInfo:
+        return self._info
+
+    def embed(self, prompt: Prompt) -> StyleEmbedding:
+        return self.inner.embed(prompt)
+
+    def neutral_style(self) -> np.ndarray:
+        return self.inner.neutral_style()
+
+    def init_state(self, seed: int):
+        key = next(self._ids)
+        self._queues[key] = []
+        return (key, self.inner.init_state(seed))
+
+    def generate(self, states, styles, knobs: Sequence[Knobs], frames: int) -> EngineOutput:
+        heard = []
+        for (key, _), style in zip(states, styles, strict=True):
+            queue = self._queues[key]
+            queue.append(np.array(style))
+            heard.append(queue[0] if len(queue) > self.latency_blocks else queue[-1]
+                         if len(queue) == 1 else queue[0])
+            if len(queue) > self.latency_blocks:
+                queue.pop(0)
+        out = self.inner.generate([s for _, s in states], np.stack(heard), knobs, frames)
+        return EngineOutput(out.pcm, [(key, s) for (key, _), s in zip(states, out.states,
+                                                                      strict=True)])

@@ -6,6 +6,8 @@
       prompts: {"calm piano": 1.0}      # direct prompts (as SetPrompts); {} returns to the scene
     - at: 12s
       control: pause | play | reset
+    - at: 14s
+      trigger: hit                      # fire a stinger
 
 Parsed once into `TimelineEvent`s (sorted by time); values are validated against the
 scene when the render applies them, with file:line errors.
@@ -31,6 +33,7 @@ class TimelineEvent:
     set: Mapping[str, object] = field(default_factory=dict)
     prompts: Mapping[str, float] | None = None
     control: str | None = None
+    trigger: str | None = None
 
 
 def load_timeline(path: str | Path) -> list[TimelineEvent]:
@@ -62,8 +65,8 @@ def parse_timeline(text: str, filename: str = "<timeline>") -> list[TimelineEven
             error((i,), "each timeline event is a mapping with 'at' and 'set'/'prompts'/'control'")
             continue
         for key in item:
-            if key not in ("at", "set", "prompts", "control"):
-                error((i, key), f"unknown key {key!r}; allowed: at, set, prompts, control")
+            if key not in ("at", "set", "prompts", "control", "trigger"):
+                error((i, key), f"unknown key {key!r}; allowed: at, set, prompts, control, trigger")
         at = parse_seconds(item.get("at"))
         if at is None:
             error((i, "at"), f"'at' must be a time such as 4s or 1.5, got {item.get('at')!r}")
@@ -80,7 +83,11 @@ def parse_timeline(text: str, filename: str = "<timeline>") -> list[TimelineEven
         if control is not None and control not in CONTROLS:
             error((i, "control"), f"control must be one of {', '.join(CONTROLS)}, got {control!r}")
             continue
-        events.append(TimelineEvent(at, source.line((i,)), values, prompts, control))
+        trigger = item.get("trigger")
+        if trigger is not None and not isinstance(trigger, str):
+            error((i, "trigger"), "trigger names one of the scene's stingers")
+            continue
+        events.append(TimelineEvent(at, source.line((i,)), values, prompts, control, trigger))
     if issues:
         raise SceneError(issues)
     return sorted(events, key=lambda e: e.at_s)

@@ -20,11 +20,31 @@ def _procedural(**options: object) -> Engine:
     return ProceduralEngine(**options)  # type: ignore[arg-type]
 
 
-_FACTORIES: dict[str, Factory] = {"procedural": _procedural}
+def _magenta_rt2(**options: object) -> Engine:
+    from .magenta_rt2 import create
+
+    return create(**options)
+
+
+def _magenta_rt1(**options: object) -> Engine:
+    from .magenta_rt1 import create
+
+    return create(**options)
+
+
+_FACTORIES: dict[str, Factory] = {"procedural": _procedural, "magenta-rt2": _magenta_rt2,
+                                  "magenta-rt1": _magenta_rt1}
+_OPTIONS: dict[str, dict[str, object]] = {}
 
 
 def register(name: str, factory: Factory) -> None:
     _FACTORIES[name] = factory
+
+
+def configure(name: str, **options: object) -> None:
+    """Default options for engine ``name`` (e.g. ``model=`` from ``cadenza serve --model``),
+    used by every later ``create_engine(name)``; explicit options win."""
+    _OPTIONS[name] = {**_OPTIONS.get(name, {}), **options}
 
 
 def engine_names() -> list[str]:
@@ -38,11 +58,11 @@ def create_engine(name: str, **options: object) -> Engine:
     if factory is None:
         raise NotFound(f"unknown engine {name!r}; available: {', '.join(engine_names())}")
     try:
-        return factory(**options)
+        return factory(**{**_OPTIONS.get(name, {}), **options})
     except ImportError as exc:
         raise EngineUnavailable(f"engine {name!r} needs a package that is not installed "
                                 f"({exc.name or exc})") from exc
 
 
 __all__ = ["Engine", "EngineInfo", "EngineOutput", "EngineUnavailable", "Knobs", "Prompt",
-           "StyleEmbedding", "create_engine", "engine_names", "register"]
+           "StyleEmbedding", "configure", "create_engine", "engine_names", "register"]

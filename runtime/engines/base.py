@@ -55,18 +55,60 @@ class StyleEmbedding:
     unknown_words: tuple[str, ...] = ()
 
 
+# Lyria RealTime's scale names: a major key and its relative minor share one pitch set.
+SCALES: tuple[str, ...] = (
+    "C_MAJOR_A_MINOR", "D_FLAT_MAJOR_B_FLAT_MINOR", "D_MAJOR_B_MINOR", "E_FLAT_MAJOR_C_MINOR",
+    "E_MAJOR_D_FLAT_MINOR", "F_MAJOR_D_MINOR", "G_FLAT_MAJOR_E_FLAT_MINOR", "G_MAJOR_E_MINOR",
+    "A_FLAT_MAJOR_F_MINOR", "A_MAJOR_G_FLAT_MINOR", "B_FLAT_MAJOR_G_MINOR", "B_MAJOR_A_FLAT_MINOR",
+)
+SCALE_UNSPECIFIED = "SCALE_UNSPECIFIED"
+
+# Every generation knob, with Lyria RealTime's names. An engine lists in EngineInfo.knobs
+# the ones it honours; the rest are reported as unsupported (never silently ignored).
+KNOB_NAMES: tuple[str, ...] = (
+    "temperature", "top_k", "seed", "guidance", "bpm", "density", "brightness", "scale",
+    "mute_bass", "mute_drums", "only_bass_and_drums",
+)
+
+
 @dataclass(frozen=True)
 class Knobs:
     """Per-session generation knobs, one value per row of a batch.
 
-    Names and ranges follow Lyria RealTime where it has them. ``None`` leaves the engine's
-    default. ``extra`` carries engine-specific conditioning (e.g. MRT2 notes/drums).
+    Names and ranges follow Lyria RealTime: temperature 0-3, top_k 1-1000, guidance 0-6,
+    bpm 60-200, density 0-1, brightness 0-1, scale one of `SCALES`. ``None`` leaves the
+    engine's own choice (for procedural: what the prompts say). ``extra`` carries
+    engine-specific conditioning (e.g. MRT2 notes/drums). The seed is not here: it is
+    fixed per session at `init_state`.
     """
 
     temperature: float | None = None
     top_k: int | None = None
     guidance: float | None = None
+    bpm: float | None = None
+    density: float | None = None
+    brightness: float | None = None
+    scale: str | None = None
+    mute_bass: bool | None = None
+    mute_drums: bool | None = None
+    only_bass_and_drums: bool | None = None
     extra: Mapping[str, float] = field(default_factory=dict)
+
+    def set_fields(self) -> list[str]:
+        """Names of the knobs given a value (for "unsupported knob" reporting)."""
+        return [f for f in KNOB_NAMES if f != "seed" and getattr(self, f, None) is not None]
+
+
+@dataclass(frozen=True)
+class StyleChange:
+    """Switch a row to another style at a sample offset inside the block being generated
+    (a quantized transition landing on a beat). Engines with `EngineInfo.sample_accurate`
+    honour the offset exactly and without gliding; for others the loop applies the change
+    at the nearest block boundary instead."""
+
+    offset: int
+    style: np.ndarray
+    knobs: Knobs | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +124,8 @@ class EngineInfo:
     knobs: frozenset[str]
     control_latency_s: float
     description: str = ""
+    sample_accurate: bool = False  # honours StyleChange offsets inside a block
+    has_beat_grid: bool = False  # `beat_clock(state)` reports the engine's own grid
 
     @property
     def block_seconds(self) -> float:
@@ -120,5 +164,26 @@ class Engine(Protocol):
 
         ``styles`` is ``[batch, style_dim]``. The states passed in are consumed: the caller
         must keep only the returned ones (engines may update them in place).
+
+        Engines with ``info.sample_accurate`` also accept ``changes=``: a sequence with one
+        `StyleChange` or None per row.
         """
+        ...
+
+
+class BeatGrid(Protocol):
+    """Optional: engines whose music follows an internal beat grid (``info.has_beat_grid``)
+    report it, so the runtime's clock is the grid itself."""
+
+    def beat_clock(self, state: Any) -> tuple[float, float]:
+        """(beat position at the next sample to be generated, tempo in BPM)."""
+        ...
+
+
+class PhraseMaker(Protocol):
+    """Optional: engines that can play a short phrase in the session's current key and
+    tempo (for stingers declared with ``phrase:``)."""
+
+    def phrase(self, state: Any, text: str, beats: float) -> np.ndarray:
+        """float32 ``[frames, channels]``: a one-shot, starting on its first sample."""
         ...

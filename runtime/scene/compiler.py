@@ -17,22 +17,41 @@ from typing import Any
 
 from ..engines.base import Prompt
 from ..errors import SceneError, SceneIssue
-from .durations import parse_seconds
-from .expr import ANY, BOOL, FUNCTIONS, KEYWORDS, NUMBER, Compiled, Compiler, ExprError, suggest
-from .model import KNOB_RANGES, Derived, Input, KnobRule, MixTerm, Scene, Transition
+from .durations import Duration, parse_duration
+from .expr import ANY, BOOL, FUNCTIONS, KEYWORDS, NUMBER, STRING, Compiled, Compiler, ExprError, suggest
+from .model import (
+    BOOL_KNOBS,
+    EASES,
+    KNOB_RANGES,
+    Derived,
+    Input,
+    KnobRule,
+    MixTerm,
+    Scene,
+    Stinger,
+    TimeSpec,
+    Transition,
+)
 from .source import Path, Source, YamlSyntaxError, format_path, parse_yaml
 
-TOP_KEYS = ("scene", "description", "engine", "inputs", "derived", "prompts", "mix",
-            "transitions", "knobs")
+TOP_KEYS = ("scene", "description", "engine", "time", "inputs", "derived", "prompts", "mix",
+            "transitions", "stingers", "knobs")
+_GATES = ("dwell", "cooldown", "description")
 INPUT_KEYS = {
-    "number": ("type", "min", "max", "default", "slew", "slew_rate", "description"),
-    "enum": ("type", "values", "default", "description"),
-    "bool": ("type", "default", "description"),
+    "number": ("type", "min", "max", "default", "slew", "slew_rate", *_GATES),
+    "enum": ("type", "values", "default", *_GATES),
+    "bool": ("type", "default", *_GATES),
 }
+TRANSITION_KEYS = ("at", "glide", "ease", "fill")
+STINGER_KEYS = ("audio", "phrase", "beats", "play_at", "gain", "duck", "cooldown", "when",
+                "description")
 MIX_KEYS = ("prompt", "weight", "when", "curve", "points")
-KNOB_KEYS = (*KNOB_RANGES, "seed")
+KNOB_KEYS = (*KNOB_RANGES, "scale", *BOOL_KNOBS, "seed", "conditioning")
+_CONDITIONING = re.compile(r"^[a-z_][a-z0-9_]*(\.\d+)?$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 DEFAULT_GLIDE_S = 1.5
+_DB = re.compile(r"^\s*([-+]?\d+(?:\.\d*)?)\s*dB\s*$", re.IGNORECASE)
+_SIGNATURE = re.compile(r"^\s*(\d{1,2})\s*/\s*(\d{1,2})\s*$")
 
 
 def load_scene(path: str | FsPath, check_files: bool = True) -> Scene:
@@ -147,18 +166,24 @@ class _Context:
             self.error(("engine",), "engine must be an engine name such as 'procedural'")
             engine = None
 
+        time = self.time(doc.get("time"))
         inputs = self.inputs(doc.get("inputs"))
         derived = self.derived(doc.get("derived"))
         prompts = self.prompts(doc.get("prompts"))
         mix = self.mix(doc.get("mix"), prompts)
-        glide, transitions = self.transitions(doc.get("transitions"))
+        default, transitions = self.transitions(doc.get("transitions"), prompts)
+        stingers = self.stingers(doc.get("stingers"))
         knobs, seed = self.knobs(doc.get("knobs"))
+        used = {t.prompt for t in mix} | {t.fill_prompt for t in transitions if t.fill_prompt}
+        for prompt in prompts:
+            if prompt not in used:
+                self.warn(("prompts", prompt), f"prompt {prompt!r} is never mixed (weight always 0)")
         return Scene(
             name=name, file=self.file, description=description,
             inputs=MappingProxyType(inputs), derived=tuple(derived),
-            prompts=MappingProxyType(prompts), mix=tuple(mix), glide_s=glide,
+            prompts=MappingProxyType(prompts), mix=tuple(mix), default=default,
             transitions=tuple(transitions), knobs=tuple(knobs), seed=seed, engine=engine,
-            source=text,
+            source=text, time=time, stingers=MappingProxyType(stingers),
         )
 
     def _check_name(self, name: Any, path: Path, what: str) -> bool:
@@ -182,7 +207,7 @@ class _Context:
                 continue
             parsed = self.input(name, spec, path)
             if parsed:
-                out[name] = parsed
+                out[name] = self.gates(parsed, spec, path)
             # A broken input is still a known name, so its uses do not cascade into errors.
             self.names[name] = parsed.expr_type if parsed else ANY
         return out
@@ -359,7 +384,6 @@ class _Context:
         else:
             self.error(("mix",), f"mix must be a mapping or a list, got {_kind(section)}")
             return terms
-        used = set()
         for path, name, spec in entries:
             where = (*path, "prompt") if isinstance(path[-1], int) else path
             if name not in prompts:
@@ -367,13 +391,9 @@ class _Context:
                     continue
                 self.error(where, f"unknown prompt {name!r}{suggest(str(name), list(prompts))}")
                 continue
-            used.add(name)
             term = self.mix_term(name, spec, path)
             if term:
                 terms.append(term)
-        for name in prompts:
-            if name not in used:
-                self.warn(("prompts", name), f"prompt {name!r} is never mixed (weight always 0)")
         return terms
 
     def mix_term(self, prompt: str, spec: Any, path: Path) -> MixTerm | None:
@@ -414,16 +434,44 @@ class _Context:
             f"[{float(x)!r}, {float(y)!r}]" for x, y in points) + ")"
         return self.expression(text, (*path, "curve"), NUMBER)
 
-    def transitions(self, section: Any) -> tuple[float, list[Transition]]:
-        glide = DEFAULT_GLIDE_S
+    def gates(self, spec: Input, raw: dict, path: Path) -> Input:
+        """An input's dwell and cooldown (seconds)."""
+        values = {}
+        for key in ("dwell", "cooldown"):
+            if key in raw:
+                seconds = self.seconds(raw[key], (*path, key))
+                if seconds is not None:
+                    values[f"{key}_s"] = seconds
+        return replace(spec, **values) if values else spec
+
+    def time(self, section: Any) -> TimeSpec:
+        spec = self.expect_mapping(section, ("time",), "time")
+        if not spec:
+            return TimeSpec()
+        self.unknown_keys(spec, ("bpm", "signature"), ("time",))
+        bpm = spec.get("bpm", 120)
+        if not _is_number(bpm) or not 20 <= bpm <= 400:
+            self.error(("time", "bpm"), f"bpm must be a number within [20, 400], got {bpm!r}")
+            bpm = 120
+        signature = str(spec.get("signature", "4/4"))
+        m = _SIGNATURE.match(signature)
+        if not m or not 1 <= int(m.group(1)) <= 16 or int(m.group(2)) not in (1, 2, 4, 8, 16):
+            self.error(("time", "signature"), f"signature is BEATS/UNIT such as 4/4, 3/4 or 6/8, "
+                                              f"got {signature!r}")
+            return TimeSpec(float(bpm))
+        return TimeSpec(float(bpm), int(m.group(1)), int(m.group(2)))
+
+    def transitions(self, section: Any, prompts: Mapping[str, Prompt]
+                    ) -> tuple[Transition, list[Transition]]:
+        default = Transition("default", Duration(DEFAULT_GLIDE_S, "s"))
         rules: list[Transition] = []
         mapping = self.expect_mapping(section, ("transitions",), "transitions")
         for key, spec in (mapping or {}).items():
             path = ("transitions", key)
             if key in ("default", "glide"):
-                seconds = self.glide_of(spec, path)
-                if seconds is not None:
-                    glide = seconds
+                parsed = self.transition("default", spec, path, prompts)
+                if parsed:
+                    default = parsed
                 continue
             edge, _, condition = str(key).partition(" ")
             if edge not in ("enter", "leave") or not condition.strip():
@@ -431,27 +479,181 @@ class _Context:
                                  f"'enter CONDITION' or 'leave CONDITION'")
                 continue
             compiled = self.expression(condition.strip(), path, BOOL)
-            seconds = self.glide_of(spec, path)
-            if compiled is not None and seconds is not None:
-                rules.append(Transition(str(key), edge, compiled, seconds))
-        return glide, rules
+            parsed = self.transition(str(key), spec, path, prompts)
+            if compiled is not None and parsed is not None:
+                rules.append(replace(parsed, edge=edge, condition=compiled))
+        return default, rules
 
-    def glide_of(self, spec: Any, path: Path) -> float | None:
-        if isinstance(spec, dict):
-            self.unknown_keys(spec, ("glide",), path)
-            if "glide" not in spec:
-                self.error(path, "a transition needs 'glide: DURATION' (e.g. 2s)")
-                return None
-            return self.duration(spec["glide"], (*path, "glide"))
-        return self.duration(spec, path)
+    def transition(self, name: str, spec: Any, path: Path,
+                   prompts: Mapping[str, Prompt]) -> Transition | None:
+        """``{at, glide, ease, fill}``, or just a glide duration."""
+        if not isinstance(spec, dict):
+            glide = self.musical_duration(spec, path)
+            return Transition(name, glide) if glide else None
+        self.unknown_keys(spec, TRANSITION_KEYS, path)
+        glide = Duration(0.0, "s") if "fill" in spec and "glide" not in spec else None
+        if "glide" in spec:
+            glide = self.musical_duration(spec["glide"], (*path, "glide"))
+        elif glide is None and "at" not in spec:
+            self.error(path, "a transition needs 'glide: DURATION' (e.g. 2s or 4 beats) and/or "
+                             "'at: beat|bar'")
+            return None
+        at, bars = self.quantum(spec.get("at", "immediate"), (*path, "at"))
+        ease = spec.get("ease", "linear" if at == "immediate" else "in_out")
+        if ease not in EASES:
+            self.error((*path, "ease"), f"ease must be one of {', '.join(EASES)}, got {ease!r}"
+                                        f"{suggest(str(ease), EASES)}")
+            return None
+        fill_prompt, fill = self.fill(spec.get("fill"), (*path, "fill"), prompts)
+        if at is None or ("fill" in spec and fill is None):
+            return None
+        return Transition(name, glide or Duration(0.0, "s"), at=at, bars=bars, ease=ease,
+                          fill_prompt=fill_prompt, fill=fill)
+
+    def quantum(self, value: Any, path: Path) -> tuple[str | None, int]:
+        """``at``: immediate, beat, bar, {bars: N} or "N bars"."""
+        if isinstance(value, dict) and set(value) == {"bars"}:
+            value = value["bars"]
+            if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 64:
+                return ("bar" if value == 1 else "bars"), value
+        elif value in ("immediate", "beat", "bar"):
+            return value, 1
+        elif isinstance(value, str):
+            duration = parse_duration(value)
+            if duration and duration.unit == "bars" and duration.amount == int(duration.amount) \
+                    and 1 <= duration.amount <= 64:
+                bars = int(duration.amount)
+                return ("bar" if bars == 1 else "bars"), bars
+        self.error(path, f"'at' is immediate, beat, bar or {{bars: N}} (1..64), got {value!r}")
+        return None, 1
+
+    def fill(self, value: Any, path: Path, prompts: Mapping[str, Prompt]
+             ) -> tuple[str | None, Duration | None]:
+        if value is None:
+            return None, None
+        if not isinstance(value, dict) or "prompt" not in value or "length" not in value:
+            self.error(path, "a fill is {prompt: PROMPT_NAME, length: DURATION} (e.g. 1 bar)")
+            return None, None
+        self.unknown_keys(value, ("prompt", "length"), path)
+        prompt = value["prompt"]
+        if prompt not in prompts:
+            self.error((*path, "prompt"), f"unknown prompt {prompt!r}"
+                                          f"{suggest(str(prompt), list(prompts))}")
+            return None, None
+        length = self.musical_duration(value["length"], (*path, "length"))
+        return (prompt, length) if length else (None, None)
+
+    def stingers(self, section: Any) -> dict[str, Stinger]:
+        out: dict[str, Stinger] = {}
+        mapping = self.expect_mapping(section, ("stingers",), "stingers")
+        for name, spec in (mapping or {}).items():
+            path = ("stingers", name)
+            if not isinstance(name, str) or not _NAME.match(name):
+                self.error(path, f"stinger name {name!r} must be an identifier")
+                continue
+            spec = self.expect_mapping(spec, path, f"stinger {name!r}")
+            if spec is None:
+                continue
+            self.unknown_keys(spec, STINGER_KEYS, path)
+            if ("audio" in spec) == ("phrase" in spec):
+                self.error(path, "a stinger has exactly one of 'audio: FILE' or 'phrase: TEXT'")
+                continue
+            audio = phrase = None
+            if "audio" in spec:
+                prompt = self.audio_prompt(spec["audio"], (*path, "audio"))
+                if prompt is None:
+                    continue
+                audio = prompt.audio
+            else:
+                phrase = spec["phrase"]
+                if not isinstance(phrase, str) or not phrase.strip():
+                    self.error((*path, "phrase"), "phrase must be some text, e.g. 'rising arpeggio'")
+                    continue
+            beats = spec.get("beats", 2)
+            if not _is_number(beats) or not 0.25 <= beats <= 32:
+                self.error((*path, "beats"), f"beats must be within [0.25, 32], got {beats!r}")
+                continue
+            play_at = spec.get("play_at", "beat")
+            if play_at not in ("immediate", "beat", "bar"):
+                self.error((*path, "play_at"), f"play_at is immediate, beat or bar, got {play_at!r}")
+                continue
+            gain = self.level(spec.get("gain", 1.0), (*path, "gain"))
+            duck = self.level(spec.get("duck", 1.0), (*path, "duck"))
+            cooldown = self.seconds(spec.get("cooldown", 0), (*path, "cooldown"))
+            when = self.expression(spec["when"], (*path, "when"), BOOL) if "when" in spec else None
+            if gain is None or duck is None or cooldown is None or ("when" in spec and when is None):
+                continue
+            if duck > 1.0:
+                self.error((*path, "duck"), "duck lowers the music: use a level <= 0 dB")
+                continue
+            out[name] = Stinger(name, audio, phrase, float(beats), play_at, gain,
+                                20.0 * math.log10(max(duck, 1e-6)), cooldown, when)
+        return out
+
+    def level(self, value: Any, path: Path) -> float | None:
+        """A gain: a linear factor (0.5) or decibels ("-6dB"); returned linear."""
+        if _is_number(value) and 0 <= value <= 4:
+            return float(value)
+        if isinstance(value, str):
+            m = _DB.match(value)
+            if m and float(m.group(1)) <= 12:
+                return 10.0 ** (float(m.group(1)) / 20.0)
+        self.error(path, f"expected a level such as -6dB or 0.5, got {value!r}")
+        return None
+
+    def musical_duration(self, value: Any, path: Path) -> Duration | None:
+        duration = parse_duration(value)
+        if duration is None:
+            self.error(path, f"expected a duration such as 2s, 250ms, 4 beats or 1 bar, got {value!r}")
+        return duration
+
+    def seconds(self, value: Any, path: Path) -> float | None:
+        duration = parse_duration(value, musical=False)
+        if duration is None:
+            self.error(path, f"expected a duration such as 2s, 1.5s or 250ms, got {value!r}")
+            return None
+        return duration.amount
 
     def duration(self, value: Any, path: Path) -> float | None:
-        """A duration: a number of seconds, or '1.5s', '200ms', '2 min'."""
-        seconds = parse_seconds(value)
-        if seconds is not None:
-            return seconds
-        self.error(path, f"expected a duration such as 2s, 1.5s or 250ms, got {value!r}")
-        return None
+        return self.seconds(value, path)
+
+    def scale(self, value: Any, path: Path) -> Compiled | None:
+        """A scale: one of Lyria's names, as a constant or a string expression."""
+        names = _scale_names()
+        if isinstance(value, str) and value in names:
+            value = repr(value)
+        compiler = Compiler(self.names)
+        try:
+            compiled = compiler.compile(value) if isinstance(value, str) else None
+        except ExprError as exc:
+            hint = suggest(value, names) if isinstance(value, str) else ""
+            self.error(path, f"scale must be one of Lyria's scale names such as C_MAJOR_A_MINOR"
+                             f"{hint}, or an expression choosing one ({exc})", column=exc.column)
+            return None
+        if compiled is None or compiled.type != STRING:
+            self.error(path, "scale must be one of Lyria's scale names such as C_MAJOR_A_MINOR, "
+                             "or an expression choosing one")
+            return None
+        for literal in compiler.strings:
+            if literal not in names:
+                self.error(path, f"unknown scale {literal!r}{suggest(literal, names)}")
+                return None
+        return compiled
+
+    def conditioning(self, value: Any, path: Path) -> list[KnobRule]:
+        """Engine-specific conditioning (Knobs.extra), e.g. MRT2's ``drums: 0`` or
+        ``note.60: 1``: names to number expressions."""
+        mapping = self.expect_mapping(value, path, "conditioning")
+        rules = []
+        for name, expr in (mapping or {}).items():
+            if not isinstance(name, str) or not _CONDITIONING.match(name):
+                self.error((*path, str(name)), f"conditioning name {name!r} must look like "
+                                               f"'drums' or 'note.60'")
+                continue
+            compiled = self.expression(expr, (*path, name), NUMBER)
+            if compiled:
+                rules.append(KnobRule(name, compiled, kind="extra"))
+        return rules
 
     def knobs(self, section: Any) -> tuple[list[KnobRule], int | None]:
         rules: list[KnobRule] = []
@@ -467,6 +669,19 @@ class _Context:
                 else:
                     seed = value
                 continue
+            if key == "conditioning":
+                rules.extend(self.conditioning(value, path))
+                continue
+            if key in BOOL_KNOBS:
+                compiled = self.expression(value, path, BOOL)
+                if compiled:
+                    rules.append(KnobRule(key, compiled, kind="bool"))
+                continue
+            if key == "scale":
+                compiled = self.scale(value, path)
+                if compiled:
+                    rules.append(KnobRule(key, compiled, kind="scale"))
+                continue
             if key not in KNOB_RANGES:
                 continue
             lo, hi, integer = KNOB_RANGES[key]
@@ -480,6 +695,12 @@ class _Context:
             if compiled:
                 rules.append(KnobRule(key, compiled, lo, hi, integer))
         return rules, seed
+
+
+def _scale_names() -> tuple[str, ...]:
+    from ..engines.base import SCALE_UNSPECIFIED, SCALES
+
+    return (*SCALES, SCALE_UNSPECIFIED)
 
 
 def _is_number(value: Any) -> bool:

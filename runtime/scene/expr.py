@@ -105,12 +105,14 @@ class Compiler:
 
     def __init__(self, names: Mapping[str, Type]) -> None:
         self.names = names
+        self.strings: list[str] = []  # every string literal of the last expression
 
     def compile(self, text: str) -> Compiled:
         if not isinstance(text, str):
             raise ExprError("an expression must be a string or a number", 1)
         self.tokens = tokenize(text)
         self.pos = 0
+        self.strings = []
         result = self._expr()
         if self._peek().kind != "end":
             tok = self._peek()
@@ -286,6 +288,7 @@ class Compiler:
             return Compiled(NUMBER, lambda env: value, frozenset(), True)
         if tok.kind == "string":
             text = tok.text[1:-1]
+            self.strings.append(text)
             return Compiled(STRING, lambda env: text, frozenset(), True)
         if tok.kind == "op" and tok.text in ("true", "false"):
             truth = tok.text == "true"

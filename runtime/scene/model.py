@@ -9,6 +9,7 @@ from types import MappingProxyType
 
 from ..engines.base import Knobs, Prompt
 from ..errors import InvalidArgument
+from .durations import Duration
 from .expr import BOOL, NUMBER, Compiled, EnumType, suggest
 
 
@@ -23,6 +24,8 @@ class Input:
     max: float | None = None
     values: tuple[str, ...] = ()
     slew_rate: float | None = None
+    dwell_s: float = 0.0  # a new value counts only once held this long
+    cooldown_s: float = 0.0  # after a change counts, the next waits this long
 
     @property
     def expr_type(self):
@@ -88,32 +91,99 @@ class MixTerm:
     when: Compiled | None = None
 
 
+EASES = ("linear", "in", "out", "in_out")
+
+
 @dataclass(frozen=True)
 class Transition:
-    """A glide rule: when ``condition`` rises (``edge`` "enter") or falls ("leave"), weight
-    changes glide over ``glide_s`` seconds (for a full 0 <-> 1 swing)."""
+    """How a blend change lands. A rule fires when ``condition`` rises (``edge`` "enter")
+    or falls ("leave"); the default transition has no condition.
+
+    ``at``: when the change may land: "immediate", "beat", "bar" or every ``bars`` bars
+    (the next such boundary of the session's clock). ``glide``: how long the weights take
+    to reach the new blend from there (seconds, beats or bars), shaped by ``ease``.
+    ``fill``: a bridge — the prompt ``fill_prompt`` alone for ``fill`` before the glide.
+    An immediate linear glide is a rate limit: a full 0 <-> 1 swing takes ``glide``.
+    """
 
     name: str
-    edge: str  # "enter" | "leave"
-    condition: Compiled
-    glide_s: float
+    glide: Duration
+    edge: str = ""  # "enter" | "leave" | "" (the default)
+    condition: Compiled | None = None
+    at: str = "immediate"  # "immediate" | "beat" | "bar" | "bars"
+    bars: int = 1
+    ease: str = "linear"
+    fill_prompt: str | None = None
+    fill: Duration | None = None
+
+    @property
+    def shaped(self) -> bool:
+        """True when the change is scheduled and shaped rather than rate limited."""
+        return self.at != "immediate" or self.ease != "linear" or self.fill_prompt is not None
+
+    @property
+    def glide_s(self) -> float:
+        return self.glide.amount if self.glide.unit == "s" else 0.0
+
+
+@dataclass(frozen=True)
+class Stinger:
+    """A one-shot laid over the music: an audio file or (engines that can) a phrase in the
+    current key and tempo. Mixed in the runtime, sample-accurately at ``play_at``."""
+
+    name: str
+    audio: str | None = None
+    phrase: str | None = None
+    beats: float = 2.0  # phrase length
+    play_at: str = "beat"  # "immediate" | "beat" | "bar"
+    gain: float = 1.0  # linear
+    duck_db: float = 0.0  # music level under the stinger (<= 0)
+    cooldown_s: float = 0.0
+    when: Compiled | None = None  # fire on this condition's rising edge
+
+
+@dataclass(frozen=True)
+class TimeSpec:
+    """The scene's musical clock: tempo and time signature. Engines with their own beat
+    grid (procedural) supply the clock themselves; for the others it is this one."""
+
+    bpm: float = 120.0
+    beats_per_bar: int = 4
+    beat_unit: int = 4
 
 
 @dataclass(frozen=True)
 class KnobRule:
+    """How one generation knob is computed. ``kind`` is "number", "bool", "scale" or
+    "extra" (engine-specific conditioning, `Knobs.extra`)."""
+
     name: str
     expr: Compiled
-    lo: float
-    hi: float
+    lo: float = 0.0
+    hi: float = 0.0
     integer: bool = False
+    kind: str = "number"
 
 
+# Lyria RealTime's names and ranges: numbers (lo, hi, whole), then the others by kind.
 KNOB_RANGES: Mapping[str, tuple[float, float, bool]] = MappingProxyType({
-    # Lyria RealTime's names and ranges.
     "temperature": (0.0, 3.0, False),
     "top_k": (1.0, 1000.0, True),
     "guidance": (0.0, 6.0, False),
+    "bpm": (60.0, 200.0, False),
+    "density": (0.0, 1.0, False),
+    "brightness": (0.0, 1.0, False),
 })
+BOOL_KNOBS: tuple[str, ...] = ("mute_bass", "mute_drums", "only_bass_and_drums")
+
+
+@dataclass(frozen=True)
+class Switch:
+    """The blend jumps to ``weights`` at sample ``offset`` of the coming block (a quantized
+    transition landing on its beat, already moved earlier by the engine's latency)."""
+
+    offset: int
+    weights: Mapping[str, float]
 
 
 @dataclass(frozen=True)
@@ -128,6 +198,8 @@ class Blend:
     weights: Mapping[str, float]
     prompts: Mapping[str, Prompt]
     knobs: Knobs = field(default_factory=Knobs)
+    switch: Switch | None = None  # a quantized change landing inside the coming block
+    fired: tuple[str, ...] = ()  # stingers whose ``when`` condition rose at this evaluation
 
     def same_mix(self, other: Blend | None, tolerance: float = 1e-3) -> bool:
         if other is None or self.weights.keys() != other.weights.keys():
@@ -146,13 +218,20 @@ class Scene:
     derived: tuple[Derived, ...]
     prompts: Mapping[str, Prompt]
     mix: tuple[MixTerm, ...]
-    glide_s: float
+    default: Transition
     transitions: tuple[Transition, ...]
     knobs: tuple[KnobRule, ...]
     seed: int | None
     engine: str | None
     source: str
+    time: TimeSpec = field(default_factory=TimeSpec)
+    stingers: Mapping[str, Stinger] = field(default_factory=dict)
     warnings: tuple = ()  # SceneIssue warnings from the compiler
+
+    @property
+    def glide_s(self) -> float:
+        """The default glide in seconds (0 when it is given in beats or bars)."""
+        return self.default.glide_s
 
     def validate_update(self, values: Mapping[str, object]) -> dict[str, float | str | bool]:
         """Validate a whole state update; all-or-nothing. Raises InvalidArgument naming the
@@ -189,10 +268,15 @@ class Scene:
             lines.append(f"  prompt  {name}: {prompt.text if prompt.text else 'audio ' + prompt.audio}")
         knobs = ", ".join(k.name for k in self.knobs) or "engine defaults"
         seed = f", seed {self.seed}" if self.seed is not None else ""
-        lines.append(f"  knobs   {knobs}{seed}; glide {self.glide_s:g}s, "
+        for st in self.stingers.values():
+            source = f"audio {st.audio}" if st.audio else f"phrase {st.phrase!r}"
+            lines.append(f"  stinger {st.name}: {source} at {st.play_at}")
+        time = self.time
+        lines.append(f"  time    {time.bpm:g} bpm {time.beats_per_bar}/{time.beat_unit}")
+        lines.append(f"  knobs   {knobs}{seed}; glide {self.default.glide}, "
                      f"{len(self.transitions)} transition rule(s)")
         return "\n".join(lines)
 
 
 __all__ = ["BOOL", "NUMBER", "Blend", "Derived", "Input", "KnobRule", "MixTerm", "Scene",
-           "Transition"]
+           "Stinger", "TimeSpec", "Transition"]

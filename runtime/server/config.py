@@ -19,3 +19,4 @@ class RuntimeConfig:
     updates_per_second: float = 200.0       # state/prompt/control messages per session
     token: str | None = None                # bearer token; None: no authentication
     record_dir: Path | None = None          # write session recordings here (replay)
+    metrics_per_session: bool = False       # per-session series on /metrics (small servers)

@@ -15,22 +15,26 @@ import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..compat import engine_warnings
 from ..engines import create_engine, engine_names
 from ..engines.base import Engine, EngineInfo, Prompt
 from ..errors import (
     CadenzaError,
+    FailedPrecondition,
     InvalidArgument,
     NotFound,
     ResourceExhausted,
     SceneError,
     SceneIssue,
 )
+from ..metrics import Metrics
 from ..scene import Scene, compile_scene
 from ..session import GenerationLoop, Session, SessionState
 from ..session.chunk import Chunk, EventKind, SessionEvent
 from ..session.clock import Clock, MonotonicClock
+from ..session.recording import Recorder, scene_hash
 from .config import RuntimeConfig
 from .driver import LoopDriver
 from .library import SceneLibrary
@@ -112,6 +116,7 @@ class _Entry:
     created: float
     subscriptions: set[Subscription] = field(default_factory=set)
     idle_since: float | None = None
+    pinned: bool = False  # exempt from the idle reaper (see keep_alive)
 
 
 class Runtime:
@@ -128,6 +133,9 @@ class Runtime:
         self._reaper: asyncio.Task | None = None
         self.started = time.monotonic()
         self.listeners_hooks: list = []  # callables(session) -> listener, e.g. metrics
+        # Per-Runtime Prometheus registry (served at /metrics by the console); transports
+        # report to it through its hooks (client_connected, state_update, error ...).
+        self.metrics = Metrics(self, per_session=self.config.metrics_per_session)
 
     # --------------------------------------------------------------------- lifecycle
     async def start(self) -> None:
@@ -172,7 +180,7 @@ class Runtime:
     def create_session(self, scene: str | None = None, scene_yaml: str | None = None,
                        engine: str | None = None, seed: int | None = None,
                        state: Mapping[str, object] | None = None,
-                       paused: bool = False) -> Session:
+                       paused: bool = False, record: bool = False) -> Session:
         if len(self._entries) >= self.config.max_sessions:
             raise ResourceExhausted(f"server is at its limit of {self.config.max_sessions} "
                                     f"sessions")
@@ -183,6 +191,8 @@ class Runtime:
             raise InvalidArgument("seed must be within [0, 2^63)", field="seed")
         loop, driver = self._loop_for(engine)
         session = loop.open(compiled, seed, session_id=secrets.token_urlsafe(12))
+        if record or self.config.record_dir is not None:
+            session.recorder = self._recorder(session, loop)
         try:
             if state:
                 session.update_state(state)
@@ -204,6 +214,19 @@ class Runtime:
             loop.control(session, "play")
             driver.wake()
         return session
+
+    def _recorder(self, session: Session, loop: GenerationLoop) -> Recorder:
+        directory = Path(self.config.record_dir or "recordings")
+        info = loop.engine.info
+        scene = session.scene
+        return Recorder(directory / f"{session.id}.cadrec", {
+            "session_id": session.id,
+            "scene": {"name": scene.name, "file": scene.file, "sha256": scene_hash(scene.source),
+                      "yaml": scene.source},
+            "engine": {"name": info.name, "version": info.version,
+                       "block_frames": info.block_frames, "sample_rate": info.sample_rate},
+            "seed": session.seed,
+        })
 
     def _scene(self, name: str | None, yaml_text: str | None) -> Scene:
         if yaml_text:
@@ -249,6 +272,13 @@ class Runtime:
                 self._entries.pop(session_id, None)
 
     # ----------------------------------------------------------------------- control
+    def trigger(self, session_id: str, stinger: str) -> Session:
+        """Fire a stinger of the session's scene (see `Session.trigger`)."""
+        entry = self._entry(session_id)
+        entry.limit.take()
+        entry.session.trigger(stinger)
+        return entry.session
+
     def update_state(self, session_id: str, values: Mapping[str, object]) -> Session:
         entry = self._entry(session_id)
         entry.limit.take()
@@ -282,8 +312,29 @@ class Runtime:
             entry.driver.wake()
         return entry.session
 
+    def replace_scene(self, session_id: str, scene: str | None = None,
+                      scene_yaml: str | None = None, filename: str = "<inline>") -> Session:
+        """Give a live session another scene without a gap in its audio: the engine state,
+        seq, stream and listeners are kept; inputs the new scene also has keep their value
+        (when still valid there, else they take its default); the blend crossfades from
+        the old scene's last blend to the new scene's over the new scene's default glide.
+        Raises SceneError (with file:line issues) and keeps the old scene on a bad one."""
+        entry = self._entry(session_id)
+        entry.limit.take()
+        if scene_yaml and len(scene_yaml.encode()) <= MAX_SCENE_BYTES:
+            compiled = compile_scene(scene_yaml, filename or "<inline>", check_files=False)
+        else:
+            compiled = self._scene(scene, scene_yaml)
+        session = entry.session
+        if not session.state.live:
+            raise FailedPrecondition(f"session {session_id} is {session.state.value}")
+        session.swap_scene(compiled)
+        log.info("session %s scene replaced by %s", session_id, compiled.name)
+        return session
+
     # ------------------------------------------------------------------ subscriptions
-    def subscribe(self, session_id: str, resume_from_seq: int | None = None) -> Subscription:
+    def subscribe(self, session_id: str, resume_from_seq: int | None = None,
+                  beats: str | None = None) -> Subscription:
         """Attach a stream. With ``resume_from_seq``, chunks still in the session's history
         from that seq on are queued first (then live chunks follow, gapless)."""
         entry = self._entry(session_id)
@@ -292,7 +343,7 @@ class Runtime:
                                     f"{self.config.max_listeners} streams")
         session = entry.session
         per_chunk = entry.loop.frames / session.sample_rate
-        sub = Subscription(session_id, max(2, int(self.config.max_backlog_s / per_chunk)))
+        sub = Subscription(session_id, max(2, int(self.config.max_backlog_s / per_chunk)), beats)
         if resume_from_seq is not None:
             for chunk in entry.history.since(resume_from_seq):
                 sub.on_chunk(chunk)
@@ -304,12 +355,18 @@ class Runtime:
     def unsubscribe(self, sub: Subscription) -> None:
         entry = self._entries.get(sub.session_id)
         sub.close("detached")
+        self.metrics.stream_closed(sub)
         if entry is None:
             return
         entry.session.detach(sub)
         entry.subscriptions.discard(sub)
         if not entry.subscriptions:
             entry.idle_since = time.monotonic()
+
+    def keep_alive(self, session_id: str) -> None:
+        """Exempt a session from the idle reaper: an installation's session plays to local
+        sinks (sound card, recorder) and may have no stream for months."""
+        self._entry(session_id).pinned = True
 
     async def _reap_idle(self) -> None:
         """Close sessions nobody has streamed for idle_timeout_s (killed clients leak
@@ -322,7 +379,7 @@ class Runtime:
                 for sub in list(entry.subscriptions):
                     if sub.closed and sub.closed.reason == "dropped":
                         self.unsubscribe(sub)
-                if entry.idle_since is not None and \
+                if entry.idle_since is not None and not entry.pinned and \
                         now - entry.idle_since >= self.config.idle_timeout_s:
                     log.info("session %s idle for %.0fs: closing", session_id,
                              now - entry.idle_since)

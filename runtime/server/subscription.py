@@ -19,6 +19,24 @@ from ..errors import CadenzaError, ResourceExhausted
 from ..session.chunk import Chunk, EventKind, SessionEvent
 
 
+def beat_events(chunk: Chunk, which: str) -> list[SessionEvent]:
+    """BEAT (every beat) or BAR (every downbeat) events falling inside ``chunk``, each at
+    the exact stream sample of the beat."""
+    clock = chunk.clock
+    assert clock is not None
+    step = 1.0 if which == "beats" else float(clock.beats_per_bar)
+    kind = EventKind.BEAT if which == "beats" else EventKind.BAR
+    out = []
+    for sample, beat in clock.boundaries(chunk.stream_time, chunk.stream_time + chunk.frames, step):
+        whole = round(beat)
+        out.append(SessionEvent(kind, chunk.session_id, sample, {
+            "beat": float(whole), "bar": whole // clock.beats_per_bar,
+            "beat_in_bar": whole % clock.beats_per_bar,
+            "bpm": round(clock.bpm, 4), "beats_per_bar": clock.beats_per_bar,
+            "beat_unit": clock.beat_unit}))
+    return out
+
+
 @dataclass
 class Closed(Exception):
     """The subscription ended: ``reason`` is "ended", "dropped" or "detached"."""
@@ -28,10 +46,12 @@ class Closed(Exception):
 
 
 class Subscription:
-    def __init__(self, session_id: str, max_chunks: int) -> None:
+    def __init__(self, session_id: str, max_chunks: int, beats: str | None = None) -> None:
         self.session_id = session_id
         self.max_chunks = max_chunks
+        self.beats = beats  # None, "beats" or "bars": beat-grid events wanted by the client
         self._items: collections.deque = collections.deque()
+        self._urgent: collections.deque = collections.deque()  # control replies, in order
         self._chunks = 0
         self._ready = asyncio.Event()
         self.closed: Closed | None = None
@@ -50,6 +70,8 @@ class Subscription:
             return
         self._items.append(chunk)
         self._chunks += 1
+        if self.beats and chunk.clock is not None:
+            self._items.extend(beat_events(chunk, self.beats))
         self._ready.set()
 
     def on_event(self, event: SessionEvent) -> None:
@@ -61,10 +83,11 @@ class Subscription:
             self.closed = Closed("ended")
 
     def push_first(self, item: object) -> None:
-        """Queue a control reply ahead of audio (control never waits behind audio)."""
+        """Queue a control reply ahead of audio (control never waits behind audio);
+        replies keep their own order."""
         if self.closed and self.closed.reason != "ended":
             return
-        self._items.appendleft(item)  # type: ignore[arg-type]
+        self._urgent.append(item)
         self._ready.set()
 
     def close(self, reason: str, error: CadenzaError | None = None) -> None:
@@ -72,6 +95,7 @@ class Subscription:
             self.closed = Closed(reason, error)
         if reason != "ended":
             self._items.clear()
+            self._urgent.clear()
             self._chunks = 0
         self._ready.set()
 
@@ -79,11 +103,13 @@ class Subscription:
     async def next(self) -> object:
         """The next chunk or event; raises Closed once the subscription is over (after
         the final SESSION_ENDED event has been handed out)."""
-        while not self._items:
+        while not self._items and not self._urgent:
             if self.closed:
                 raise self.closed
             self._ready.clear()
             await self._ready.wait()
+        if self._urgent:
+            return self._urgent.popleft()
         item = self._items.popleft()
         if isinstance(item, Chunk):
             self._chunks -= 1

@@ -9,6 +9,7 @@ from enum import StrEnum
 import numpy as np
 
 from ..audio import to_f32le, to_s16le
+from ..musictime import BeatClock
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Chunk:
     sample_rate: int
     weights: Mapping[str, float]
     prompts: Mapping[str, str] = field(default_factory=dict)
+    clock: BeatClock | None = None  # the beat grid at the chunk's first sample
     _encoded: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
 
     def encoded(self, encoding: str) -> bytes:
@@ -58,6 +60,10 @@ class EventKind(StrEnum):
     UNKNOWN_WORDS = "unknown_words"
     UNDERRUN = "underrun"
     STATE_CHANGED = "state_changed"
+    STINGER = "stinger"
+    TEMPO = "tempo"
+    BEAT = "beat"
+    BAR = "bar"
     ERROR = "error"
     ENDED = "ended"
 

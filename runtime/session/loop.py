@@ -15,19 +15,22 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..engines.base import Engine, EngineOutput, Knobs
+from ..engines.base import Engine, EngineOutput, Knobs, StyleChange
 from ..errors import CadenzaError, NotFound
+from ..musictime import BeatClock
 from ..scene import Blend, Scene
 from .chunk import Chunk, EventKind
 from .clock import Clock, MonotonicClock
 from .lifecycle import SessionState
 from .session import Session
+from .stingers import load_audio
 from .styles import StyleCache
+from .tempo import TempoMeter
 
 log = logging.getLogger("cadenza.loop")
 
@@ -44,6 +47,9 @@ class BlockRequest:
     knobs: Knobs
     gain_from: float
     gain_to: float
+    clock: BeatClock | None = None
+    change: StyleChange | None = None  # a quantized switch inside this block
+    weights: Mapping[str, float] | None = None  # the blend reported with the chunk
 
 
 @dataclass
@@ -74,6 +80,7 @@ class GenerationLoop:
     stats: LoopStats = field(default_factory=LoopStats)
 
     def __post_init__(self) -> None:
+        self._stinger_files: dict[str, np.ndarray] = {}
         if self.styles is None:
             self.styles = StyleCache(self.engine)
         self.frames = self.engine.info.block_frames
@@ -87,6 +94,8 @@ class GenerationLoop:
             seed = scene.seed if scene.seed is not None else secrets.randbelow(2**31)
         session = Session(session_id or uuid.uuid4().hex[:12], scene, self.engine.info.name,
                           seed, self.engine.init_state(seed), self.rate)
+        if not self.engine.info.has_beat_grid:
+            session.attach(TempoMeter(session))
         self.sessions[session.id] = session
         return session
 
@@ -172,31 +181,110 @@ class GenerationLoop:
         session.engine_state = self.engine.init_state(session.seed)
         session.declick = session.last_frame
 
+    def _clock(self, session: Session, style: np.ndarray | None = None,
+               knobs: Knobs | None = None) -> BeatClock:
+        """Where the next block starts on the beat grid: the engine's own grid when it has
+        one (exact; with the block's style, at the tempo it will play), else the session's
+        output-side clock at the scene's (or knob's) bpm."""
+        if self.engine.info.has_beat_grid:
+            beat, bpm = self.engine.beat_clock(  # type: ignore[attr-defined]
+                session.engine_state, style, knobs)
+            return BeatClock(session.stream_time, beat, bpm, 4, 4, self.rate)
+        if session.clock is None:
+            time_spec = session.scene.time
+            session.clock = BeatClock(session.stream_time, 0.0, time_spec.bpm,
+                                      time_spec.beats_per_bar, time_spec.beat_unit, self.rate)
+        return session.clock
+
     def _request(self, session: Session) -> BlockRequest:
-        blend = session.next_blend()
         assert self.styles is not None
+        info = self.engine.info
+        # The blend needs the grid (quantized changes), and the grid's tempo the style:
+        # decide with the previous block's style, then read the grid the block will play.
+        clock = self._clock(session, session.last_style, session.last_knobs)
+        lead = round(info.control_latency_s * self.rate)
+        blend = session.next_blend(clock, horizon=self.frames, lead=lead)
         for name in blend.weights:
-            prompt = blend.prompts[name]
-            if prompt.key not in session.announced:
-                session.announced.add(prompt.key)
-                unknown = self.styles.embed(prompt).unknown_words
-                if unknown:
-                    session.emit(EventKind.UNKNOWN_WORDS, prompt=name, words=list(unknown))
+            self._announce(session, blend.prompts[name])
         style = self.styles.mix(blend.weights, blend.prompts)
-        target = 1.0 if blend.weights else 0.0
-        request = BlockRequest(session, blend, style, blend.knobs, session.gain, target)
+        if info.has_beat_grid:
+            clock = self._clock(session, style, blend.knobs)
+        session.last_style, session.last_knobs = style, blend.knobs
+        weights, change = blend.weights, None
+        if blend.switch is not None:
+            after = self.styles.mix(blend.switch.weights, blend.prompts)
+            if info.sample_accurate:
+                change = StyleChange(blend.switch.offset, after)
+            elif blend.switch.offset < self.frames // 2:
+                style = after  # nearest block boundary for engines without offsets
+            if blend.switch.offset < self.frames // 2:
+                weights = blend.switch.weights
+        self._stingers(session, blend, clock)
+        target = 1.0 if (weights or blend.weights) else 0.0
+        request = BlockRequest(session, blend, style, blend.knobs, session.gain, target, clock,
+                               change, weights)
         session.gain = target
+        session.in_flight = self.frames
         return request
+
+    def _announce(self, session: Session, prompt) -> None:
+        assert self.styles is not None
+        if prompt.key not in session.announced:
+            session.announced.add(prompt.key)
+            unknown = self.styles.embed(prompt).unknown_words
+            if unknown:
+                session.emit(EventKind.UNKNOWN_WORDS, prompt=prompt.text or prompt.key,
+                             words=list(unknown))
+
+    def _stingers(self, session: Session, blend: Blend, clock: BeatClock) -> None:
+        """Schedule the stingers triggered since the last block (by clients or by the
+        scene's conditions) on their quantized sample, unless cooling down."""
+        names = session.pending_triggers + list(blend.fired)
+        session.pending_triggers = []
+        now = session.stream_time
+        for name in names:
+            stinger = session.scene.stingers[name]
+            if session.stingers.cooling(name, now, stinger.cooldown_s * self.rate):
+                session.emit(EventKind.STINGER, stinger=name, status="suppressed", at=now)
+                continue
+            try:
+                pcm = self._stinger_audio(session, stinger)
+            except Exception as exc:  # a missing file must not stop the music
+                log.warning("session %s: stinger %s unavailable: %s", session.id, name, exc)
+                session.emit(EventKind.STINGER, stinger=name, status="unavailable", at=now,
+                             message=str(exc))
+                continue
+            start = clock.boundary(now, stinger.play_at)
+            session.stingers.schedule(name, start, pcm, stinger.gain,
+                                      10 ** (stinger.duck_db / 20), fired_at=now)
+            session.emit(EventKind.STINGER, stinger=name, status="scheduled", at=start)
+
+    def _stinger_audio(self, session: Session, stinger) -> np.ndarray:
+        if stinger.audio is not None:
+            cached = self._stinger_files.get(stinger.audio)
+            if cached is None:
+                cached = self._stinger_files[stinger.audio] = load_audio(
+                    stinger.audio, self.rate, self.engine.info.channels)
+            return cached
+        phrase = getattr(self.engine, "phrase", None)
+        if phrase is None:
+            raise ValueError(f"engine {self.engine.info.name!r} cannot play phrase stingers; "
+                             f"use an audio file")
+        return phrase(session.engine_state, stinger.phrase, stinger.beats)
 
     def execute(self, out: SchedulerOutput) -> EngineOutput | Exception:
         """The batched engine call. Safe to run in a worker thread: touches only the
         engine and the requests' engine states. Returns the exception on failure."""
         started = time.perf_counter()
         try:
-            result = self.engine.generate(
-                [r.session.engine_state for r in out.requests],
-                np.stack([r.style for r in out.requests]),
-                [r.knobs for r in out.requests], out.frames)
+            args = ([r.session.engine_state for r in out.requests],
+                    np.stack([r.style for r in out.requests]),
+                    [r.knobs for r in out.requests], out.frames)
+            changes = [r.change for r in out.requests]
+            if any(c is not None for c in changes):
+                result = self.engine.generate(*args, changes=changes)  # type: ignore[call-arg]
+            else:
+                result = self.engine.generate(*args)
         except Exception as exc:  # isolated per row in deliver
             result = exc
         elapsed = time.perf_counter() - started
@@ -217,13 +305,20 @@ class GenerationLoop:
         for row, request in enumerate(out.requests):
             session = request.session
             session.engine_state = result.states[row]
+            session.in_flight = 0
             if session.state == SessionState.CLOSED:
                 continue  # closed while its block was being generated
             if session.pacing.time is None:
                 session.pacing.time = self.clock.now()
                 session.pacing.sample = session.stream_time
             pcm = self._shape(session, result.pcm[row], request)
-            chunk = session.make_chunk(pcm, request.blend)
+            pcm = session.stingers.mix(pcm, session.stream_time)
+            if request.clock is not None:
+                # Where the next block starts (the grid engines re-read theirs exactly).
+                bpm = None if self.engine.info.has_beat_grid else (
+                    request.knobs.bpm or session.scene.time.bpm)
+                session.clock = request.clock.advanced(len(pcm), bpm)
+            chunk = session.make_chunk(pcm, request.blend, request.weights, request.clock)
             session.publish(chunk)
             chunks.append(chunk)
         self.stats.blocks += len(chunks)
@@ -262,6 +357,7 @@ class GenerationLoop:
         return chunks
 
     def fail(self, session: Session, error: BaseException) -> None:
+        session.in_flight = 0
         log.error("session %s failed in engine %s: %r", session.id, session.engine_name, error)
         message = str(error) if isinstance(error, CadenzaError) else "engine failure"
         session.error = message

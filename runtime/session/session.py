@@ -8,6 +8,7 @@ the next block. Engines and transports are not known here; chunks and events go 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 from collections.abc import Mapping
@@ -19,9 +20,14 @@ import numpy as np
 
 from ..engines.base import Knobs, Prompt
 from ..errors import FailedPrecondition, InvalidArgument
+from ..musictime import BeatClock
 from ..scene import Blend, Scene, SceneEvaluator
+from ..scene.crossfade import CrossfadeEvaluator
+from ..scene.expr import suggest
 from .chunk import Chunk, EventKind, SessionEvent
 from .lifecycle import SessionState, next_state
+from .recording import Recorder
+from .stingers import StingerBus
 
 log = logging.getLogger("cadenza.session")
 
@@ -78,10 +84,28 @@ class Session:
         self.counters = Counters()
         self.listeners: list[Listener] = []
         self.announced: set[str] = set()
+        self.clock: BeatClock | None = None  # where the next block starts on the beat grid
+        self.in_flight = 0  # frames of the block being generated right now
+        self.stingers = StingerBus()
+        self.pending_triggers: list[str] = []
+        self.recorder: Recorder | None = None
+        self.heard_bpm: float | None = None  # tempo estimated from the audio, when measured
+        self.last_style: np.ndarray | None = None  # the style of the latest block requested
+        self.last_knobs: Knobs | None = None
         self.error: str | None = None
         self._last_weights: Mapping[str, float] | None = None
 
     # ------------------------------------------------------------------------- control
+    @property
+    def applies_at(self) -> int:
+        """The stream sample from which a control applied now is heard: the start of the
+        next block to be generated (after any block already in flight)."""
+        return self.stream_time + self.in_flight
+
+    def record(self, kind: str, **data: object) -> None:
+        if self.recorder is not None:
+            self.recorder.event(self.applies_at, kind, **data)
+
     def update_state(self, values: Mapping[str, object]) -> dict[str, float | str | bool]:
         """Validate and apply a state update (all or nothing). Raises InvalidArgument
         naming the variable; the session keeps playing either way."""
@@ -89,7 +113,42 @@ class Session:
         accepted = self.scene.validate_update(values)
         self.inputs.update(accepted)
         self.counters.state_updates += 1
+        self.record("state", values=accepted)
         return accepted
+
+    def swap_scene(self, scene: Scene, crossfade_s: float | None = None) -> None:
+        """Give the session another scene without a gap: engine state, seq and listeners
+        stay; inputs the new scene also has keep their value when still valid there; the
+        blend crossfades from the old scene's to the new one's over ``crossfade_s`` (by
+        default the new scene's default glide, at least 0.5 s; 2 s if given in beats)."""
+        self._require_live()
+        inputs = scene.defaults()
+        for name, value in self.inputs.items():
+            if name in scene.inputs:
+                # A value no longer valid there takes the new scene's default.
+                with contextlib.suppress(InvalidArgument):
+                    inputs[name] = scene.inputs[name].validate(value)
+        if crossfade_s is None:
+            crossfade_s = max(scene.glide_s or 2.0, 0.5)
+        self.record("scene", yaml=scene.source, file=scene.file, crossfade_s=crossfade_s)
+        start = self.applies_at
+        self.scene = scene
+        self.inputs = inputs
+        self.evaluator = CrossfadeEvaluator(lambda: self.blend,
+                                            SceneEvaluator(scene, self.sample_rate), start,
+                                            int(crossfade_s * self.sample_rate))
+
+    def trigger(self, name: str) -> None:
+        """Fire stinger ``name`` at its next ``play_at`` boundary (unless it is cooling
+        down: the outcome arrives as a ``stinger`` event)."""
+        self._require_live()
+        if name not in self.scene.stingers:
+            raise InvalidArgument(
+                f"scene {self.scene.name!r} has no stinger {name!r}"
+                f"{suggest(name, list(self.scene.stingers))}"
+                + ("" if self.scene.stingers else " (it declares none)"), field="stinger")
+        self.pending_triggers.append(name)
+        self.record("trigger", stinger=name)
 
     def set_prompts(self, weights: Mapping[str, float] | None) -> None:
         """Steer with direct weighted text prompts, bypassing the scene's mix (the scene's
@@ -97,6 +156,7 @@ class Session:
         self._require_live()
         if not weights:
             self.override = None
+            self.record("prompts", prompts={})
             return
         if len(weights) > MAX_PROMPTS:
             raise InvalidArgument(f"at most {MAX_PROMPTS} prompts, got {len(weights)}",
@@ -116,13 +176,19 @@ class Session:
         if sum(clean.values()) <= 0:
             raise InvalidArgument("at least one prompt needs a weight > 0", field="prompts")
         self.override = clean
+        self.record("prompts", prompts=clean)
 
     def transition(self, event: str) -> SessionState:
         """Apply a lifecycle event (play, pause, reset, close, fail); see lifecycle.py."""
         before = self.state
         self.state = next_state(self.state, event)
+        if event != "fail":
+            self.record("control", action=event)
         if event == "reset":
             self.reset_requested = True
+        if not self.state.live and self.recorder is not None:
+            self.recorder.close(self.stream_time)
+            self.recorder = None
         if self.state != before:
             self.emit(EventKind.STATE_CHANGED, state=self.state.value, previous=before.value)
         return self.state
@@ -132,26 +198,29 @@ class Session:
             raise FailedPrecondition(f"session {self.id} is {self.state.value}")
 
     # ------------------------------------------------------------------ loop-facing
-    def next_blend(self) -> Blend:
-        """Evaluate the scene at the current stream time (and apply a prompt override)."""
-        blend = self.evaluator.evaluate(self.inputs, self.stream_time)
+    def next_blend(self, clock: BeatClock | None = None, horizon: int = 0, lead: int = 0) -> Blend:
+        """Evaluate the scene at the current stream time (and apply a prompt override).
+        ``clock``, ``horizon`` and ``lead``: see `SceneEvaluator.evaluate`."""
+        blend = self.evaluator.evaluate(self.inputs, self.stream_time, clock, horizon, lead)
         if self.override is not None:
             total = sum(self.override.values())
             blend = Blend(
                 weights=MappingProxyType({t: w / total for t, w in self.override.items() if w > 0}),
                 prompts=MappingProxyType({t: Prompt(text=t) for t in self.override}),
-                knobs=blend.knobs,
+                knobs=blend.knobs, fired=blend.fired,
             )
         return blend
 
     def knobs(self, blend: Blend) -> Knobs:
         return blend.knobs
 
-    def make_chunk(self, pcm: np.ndarray, blend: Blend) -> Chunk:
+    def make_chunk(self, pcm: np.ndarray, blend: Blend, weights: Mapping[str, float] | None = None,
+                   clock: BeatClock | None = None) -> Chunk:
+        weights = blend.weights if weights is None else weights
         prompts = {name: (p.text if p.text is not None else f"audio:{p.audio}")
-                   for name, p in blend.prompts.items() if name in blend.weights}
+                   for name, p in blend.prompts.items() if name in weights}
         chunk = Chunk(self.id, self.seq, self.stream_time, pcm, self.sample_rate,
-                      blend.weights, prompts)
+                      weights, prompts, clock=clock)
         self.blend = blend
         self.seq += 1
         self.stream_time += pcm.shape[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import soundfile
 
 from ..session.chunk import Chunk, SessionEvent
@@ -20,6 +21,7 @@ class WavSink:
     def __init__(self, path: str | Path, sample_rate: int, channels: int = 2,
                  subtype: str = "PCM_16") -> None:
         self.path = Path(path)
+        self.subtype = subtype
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = soundfile.SoundFile(self.path, "w", samplerate=sample_rate,
                                          channels=channels, subtype=subtype, format="WAV")
@@ -30,7 +32,13 @@ class WavSink:
         if self._next_time is not None and chunk.stream_time != self._next_time:
             raise ValueError(f"gap in stream: expected sample {self._next_time}, "
                              f"got {chunk.stream_time}")
-        self._file.write(chunk.pcm)
+        if self.subtype == "PCM_16":
+            # Our own float -> int16 rule (the one the wire uses), so a WAV of a stream and
+            # a WAV of its replay hold the same integers.
+            self._file.write(np.frombuffer(chunk.encoded("s16le"), dtype="<i2")
+                             .reshape(-1, chunk.channels))
+        else:
+            self._file.write(chunk.pcm)
         self.frames += chunk.frames
         self._next_time = chunk.stream_time + chunk.frames
 

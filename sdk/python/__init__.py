@@ -14,7 +14,7 @@ For asyncio, use `cadenza.sdk.aio.AsyncClient` (same methods, awaitable).
 
 from .client import Client, Session
 from .errors import CadenzaError
-from .types import AudioChunk, EngineInfo, Event, SceneIssue, SessionInfo
+from .types import AudioChunk, BeatInfo, EngineInfo, Event, SceneIssue, SessionInfo
 
-__all__ = ["AudioChunk", "CadenzaError", "Client", "EngineInfo", "Event", "SceneIssue",
+__all__ = ["AudioChunk", "BeatInfo", "CadenzaError", "Client", "EngineInfo", "Event", "SceneIssue",
            "Session", "SessionInfo"]

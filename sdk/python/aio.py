@@ -13,6 +13,7 @@ from cadenza.v1 import runtime_pb2_grpc as pb_grpc
 from .client import ACTIONS
 from .errors import RETRYABLE, CadenzaError
 from .types import (
+    BEAT_EVENTS,
     ENCODINGS,
     STATES,
     AudioChunk,
@@ -59,8 +60,8 @@ class AsyncClient:
     async def create_session(self, scene: str | None = None, *, scene_yaml: str | None = None,
                              engine: str | None = None, seed: int | None = None,
                              state: Mapping[str, object] | None = None,
-                             paused: bool = False) -> AsyncSession:
-        request = pb.CreateSessionRequest(engine=engine or "", paused=paused,
+                             paused: bool = False, record: bool = False) -> AsyncSession:
+        request = pb.CreateSessionRequest(engine=engine or "", paused=paused, record=record,
                                           state=state_pb(state or {}))
         if scene_yaml is not None:
             request.scene_yaml = scene_yaml
@@ -115,6 +116,11 @@ class AsyncSession:
             session_id=self.id, prompts=prompts_pb(prompts or {})))
         return {u.prompt: list(u.words) for u in r.unknown}
 
+    async def trigger(self, stinger: str) -> int:
+        r = await self.client._call("Trigger", pb.TriggerRequest(session_id=self.id,
+                                                                 stinger=stinger))
+        return r.stream_time
+
     async def _control(self, action: str) -> str:
         r = await self.client._call("Control", pb.ControlRequest(session_id=self.id,
                                                                  action=ACTIONS[action]))
@@ -134,8 +140,8 @@ class AsyncSession:
 
     async def stream(self, encoding: str = "s16le", *, seconds: float | None = None,
                      on_event: Callable[[Event], None] | None = None, reconnect: bool = True,
-                     max_retries: int = 8,
-                     resume_from_seq: int | None = None) -> AsyncIterator[AudioChunk]:
+                     max_retries: int = 8, resume_from_seq: int | None = None,
+                     beat_events: str | None = None) -> AsyncIterator[AudioChunk]:
         """As `Session.stream`: gapless chunks, reconnecting and resuming on drops."""
         if encoding not in ENCODINGS:
             raise ValueError("encoding is 's16le' or 'f32le'")
@@ -143,7 +149,8 @@ class AsyncSession:
         frames_left: int | None = None
         retries = 0
         while True:
-            attach = pb.Attach(session_id=self.id, encoding=ENCODINGS[encoding])
+            attach = pb.Attach(session_id=self.id, encoding=ENCODINGS[encoding],
+                               beat_events=BEAT_EVENTS[beat_events])
             if next_seq is not None:
                 attach.resume_from_seq = next_seq
             call = self.client._stub.Stream(metadata=self.client._metadata)

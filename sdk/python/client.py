@@ -15,6 +15,7 @@ from cadenza.v1 import runtime_pb2_grpc as pb_grpc
 
 from .errors import RETRYABLE, CadenzaError
 from .types import (
+    BEAT_EVENTS,
     ENCODINGS,
     AudioChunk,
     EngineInfo,
@@ -71,9 +72,9 @@ class Client:
     def create_session(self, scene: str | None = None, *, scene_yaml: str | None = None,
                        engine: str | None = None, seed: int | None = None,
                        state: Mapping[str, object] | None = None,
-                       paused: bool = False) -> Session:
+                       paused: bool = False, record: bool = False) -> Session:
         """Create a session from a served scene name (or inline ``scene_yaml``)."""
-        request = pb.CreateSessionRequest(engine=engine or "", paused=paused,
+        request = pb.CreateSessionRequest(engine=engine or "", paused=paused, record=record,
                                           state=state_pb(state or {}))
         if scene_yaml is not None:
             request.scene_yaml = scene_yaml
@@ -141,6 +142,13 @@ class Session:
             session_id=self.id, prompts=prompts_pb(prompts or {})))
         return {u.prompt: list(u.words) for u in r.unknown}
 
+    def trigger(self, stinger: str) -> int:
+        """Fire one of the scene's stingers; it plays at its next play_at boundary (a
+        ``stinger`` event on the stream says where, or that its cooldown suppressed it).
+        Returns the stream time from which the trigger applies."""
+        r = self.client._call("Trigger", pb.TriggerRequest(session_id=self.id, stinger=stinger))
+        return r.stream_time
+
     def _control(self, action: str) -> str:
         r = self.client._call("Control", pb.ControlRequest(session_id=self.id,
                                                            action=ACTIONS[action]))
@@ -165,7 +173,8 @@ class Session:
     # ------------------------------------------------------------------------ audio
     def stream(self, encoding: str = "s16le", *, seconds: float | None = None,
                on_event: Callable[[Event], None] | None = None, reconnect: bool = True,
-               max_retries: int = 8, resume_from_seq: int | None = None) -> Iterator[AudioChunk]:
+               max_retries: int = 8, resume_from_seq: int | None = None,
+               beat_events: str | None = None) -> Iterator[AudioChunk]:
         """Iterate the session's audio chunks (gapless, in order).
 
         On a dropped connection the stream reconnects with back-off and resumes from the
@@ -178,7 +187,8 @@ class Session:
         frames_left = None
         retries = 0
         while True:
-            attach = pb.Attach(session_id=self.id, encoding=ENCODINGS[encoding])
+            attach = pb.Attach(session_id=self.id, encoding=ENCODINGS[encoding],
+                               beat_events=BEAT_EVENTS[beat_events])
             if next_seq is not None:
                 attach.resume_from_seq = next_seq
             call = self.client._stub.Stream(iter([pb.ClientMessage(attach=attach)]),

@@ -10,10 +10,14 @@ from dataclasses import dataclass, field
 from cadenza.v1 import runtime_pb2 as pb
 
 ENCODINGS = {"s16le": pb.PCM_S16LE, "f32le": pb.PCM_F32LE}
+BEAT_EVENTS = {None: pb.BEAT_EVENTS_NONE, "none": pb.BEAT_EVENTS_NONE,
+               "beats": pb.BEAT_EVENTS_BEATS, "bars": pb.BEAT_EVENTS_BARS}
 ENCODING_NAMES = {pb.PCM_S16LE: "s16le", pb.PCM_F32LE: "f32le", pb.ENCODING_UNSPECIFIED: "s16le"}
 STATES = {pb.CREATED: "created", pb.PLAYING: "playing", pb.PAUSED: "paused",
           pb.FAILED: "failed", pb.CLOSED: "closed", pb.SESSION_STATE_UNSPECIFIED: "unknown"}
 EVENT_KINDS = {
+    pb.Event.BEAT: "beat", pb.Event.BAR: "bar", pb.Event.STINGER: "stinger",
+    pb.Event.TEMPO: "tempo",
     pb.Event.BLEND_CHANGED: "blend_changed", pb.Event.UNKNOWN_WORDS: "unknown_words",
     pb.Event.UNDERRUN: "underrun", pb.Event.STATE_CHANGED: "state_changed",
     pb.Event.SESSION_ERROR: "error", pb.Event.SESSION_ENDED: "ended",
@@ -30,6 +34,25 @@ def _blend(entries) -> dict[str, float]:
 
 
 @dataclass(frozen=True)
+class BeatInfo:
+    """Where a sample sits on the session's beat grid."""
+
+    beat: float  # beats since the session started
+    bar: int
+    beat_in_bar: int
+    phase: float
+    bpm: float
+    beats_per_bar: int
+    beat_unit: int
+
+    @classmethod
+    def from_pb(cls, b: pb.BeatInfo) -> BeatInfo | None:
+        if b.bpm == 0 and b.beats_per_bar == 0:
+            return None
+        return cls(b.beat, b.bar, b.beat_in_bar, b.phase, b.bpm, b.beats_per_bar, b.beat_unit)
+
+
+@dataclass(frozen=True)
 class AudioChunk:
     """One block of audio: interleaved little-endian PCM plus where it sits in the stream."""
 
@@ -42,6 +65,7 @@ class AudioChunk:
     pcm: bytes
     blend: Mapping[str, float]
     prompts: Mapping[str, str] = field(default_factory=dict)
+    clock: BeatInfo | None = None  # the beat grid at the chunk's first sample
 
     @property
     def frames(self) -> int:
@@ -69,13 +93,14 @@ class AudioChunk:
     def from_pb(cls, c: pb.AudioChunk) -> AudioChunk:
         return cls(c.session_id, c.seq, c.stream_time, c.sample_rate, c.channels,
                    ENCODING_NAMES.get(c.encoding, "s16le"), c.pcm, _blend(c.blend),
-                   {e.name: e.text for e in c.blend})
+                   {e.name: e.text for e in c.blend},
+                   BeatInfo.from_pb(c.clock) if c.HasField("clock") else None)
 
 
 @dataclass(frozen=True)
 class Event:
     """A session event: kind is blend_changed, unknown_words, underrun, state_changed,
-    error or ended."""
+    stinger, tempo, beat, bar, error or ended (stream_time: where it happens)."""
 
     kind: str
     session_id: str
@@ -86,12 +111,18 @@ class Event:
     words: tuple[str, ...] = ()
     late_seconds: float = 0.0
     state: str = ""
+    clock: BeatInfo | None = None
+    stinger: str = ""
+    stinger_status: str = ""  # scheduled | suppressed | unavailable
+    heard_bpm: float = 0.0
 
     @classmethod
     def from_pb(cls, e: pb.Event) -> Event:
         return cls(EVENT_KINDS.get(e.kind, "unknown"), e.session_id, e.stream_time, e.message,
                    _blend(e.blend), e.prompt, tuple(e.words), e.late_seconds,
-                   STATES.get(e.state, "") if e.state else "")
+                   STATES.get(e.state, "") if e.state else "",
+                   BeatInfo.from_pb(e.clock) if e.HasField("clock") else None,
+                   e.stinger, e.stinger_status, e.heard_bpm)
 
 
 @dataclass(frozen=True)
@@ -111,13 +142,19 @@ class SessionInfo:
     listeners: int
     uptime_seconds: float
     error: str = ""
+    clock: BeatInfo | None = None
+    stingers: tuple[str, ...] = ()
+    recording: str = ""
+    heard_bpm: float = 0.0
 
     @classmethod
     def from_pb(cls, s: pb.SessionInfo) -> SessionInfo:
         return cls(s.session_id, s.scene, s.engine, s.seed, STATES.get(s.state, "unknown"),
                    s.sample_rate, s.channels, s.seq, s.stream_time,
                    {k: _value(v) for k, v in s.inputs.items()}, _blend(s.blend), s.underruns,
-                   s.listeners, s.uptime_seconds, s.error)
+                   s.listeners, s.uptime_seconds, s.error,
+                   BeatInfo.from_pb(s.clock) if s.HasField("clock") else None,
+                   tuple(s.stingers), s.recording, s.heard_bpm)
 
 
 @dataclass(frozen=True)
@@ -133,12 +170,15 @@ class EngineInfo:
     control_latency_seconds: float
     description: str
     available_engines: tuple[str, ...]
+    unsupported_knobs: tuple[str, ...] = ()
+    beat_grid: bool = False
 
     @classmethod
     def from_pb(cls, e: pb.EngineInfo) -> EngineInfo:
         return cls(e.name, e.version, e.sample_rate, e.channels, e.block_frames, e.max_batch,
                    tuple(e.prompt_kinds), tuple(e.knobs), e.control_latency_seconds,
-                   e.description, tuple(e.available_engines))
+                   e.description, tuple(e.available_engines), tuple(e.unsupported_knobs),
+                   e.beat_grid)
 
 
 @dataclass(frozen=True)

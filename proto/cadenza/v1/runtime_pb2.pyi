@@ -29,6 +29,12 @@ class Action(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PAUSE: _ClassVar[Action]
     STOP: _ClassVar[Action]
     RESET_CONTEXT: _ClassVar[Action]
+
+class BeatEvents(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    BEAT_EVENTS_NONE: _ClassVar[BeatEvents]
+    BEAT_EVENTS_BEATS: _ClassVar[BeatEvents]
+    BEAT_EVENTS_BARS: _ClassVar[BeatEvents]
 ENCODING_UNSPECIFIED: Encoding
 PCM_S16LE: Encoding
 PCM_F32LE: Encoding
@@ -43,6 +49,9 @@ PLAY: Action
 PAUSE: Action
 STOP: Action
 RESET_CONTEXT: Action
+BEAT_EVENTS_NONE: BeatEvents
+BEAT_EVENTS_BEATS: BeatEvents
+BEAT_EVENTS_BARS: BeatEvents
 
 class Value(_message.Message):
     __slots__ = ("number", "text", "flag")
@@ -73,7 +82,7 @@ class WeightedPrompt(_message.Message):
     def __init__(self, text: _Optional[str] = ..., weight: _Optional[float] = ...) -> None: ...
 
 class CreateSessionRequest(_message.Message):
-    __slots__ = ("scene", "scene_yaml", "engine", "seed", "state", "paused")
+    __slots__ = ("scene", "scene_yaml", "engine", "seed", "state", "paused", "record")
     class StateEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -87,13 +96,15 @@ class CreateSessionRequest(_message.Message):
     SEED_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     PAUSED_FIELD_NUMBER: _ClassVar[int]
+    RECORD_FIELD_NUMBER: _ClassVar[int]
     scene: str
     scene_yaml: str
     engine: str
     seed: int
     state: _containers.MessageMap[str, Value]
     paused: bool
-    def __init__(self, scene: _Optional[str] = ..., scene_yaml: _Optional[str] = ..., engine: _Optional[str] = ..., seed: _Optional[int] = ..., state: _Optional[_Mapping[str, Value]] = ..., paused: _Optional[bool] = ...) -> None: ...
+    record: bool
+    def __init__(self, scene: _Optional[str] = ..., scene_yaml: _Optional[str] = ..., engine: _Optional[str] = ..., seed: _Optional[int] = ..., state: _Optional[_Mapping[str, Value]] = ..., paused: _Optional[bool] = ..., record: _Optional[bool] = ...) -> None: ...
 
 class GetSessionRequest(_message.Message):
     __slots__ = ("session_id",)
@@ -122,7 +133,7 @@ class CloseSessionResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class SessionInfo(_message.Message):
-    __slots__ = ("session_id", "scene", "engine", "seed", "state", "sample_rate", "channels", "seq", "stream_time", "inputs", "blend", "underruns", "listeners", "uptime_seconds", "input_names", "error")
+    __slots__ = ("session_id", "scene", "engine", "seed", "state", "sample_rate", "channels", "seq", "stream_time", "inputs", "blend", "underruns", "listeners", "uptime_seconds", "input_names", "error", "clock", "stingers", "recording", "heard_bpm")
     class InputsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -146,6 +157,10 @@ class SessionInfo(_message.Message):
     UPTIME_SECONDS_FIELD_NUMBER: _ClassVar[int]
     INPUT_NAMES_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    CLOCK_FIELD_NUMBER: _ClassVar[int]
+    STINGERS_FIELD_NUMBER: _ClassVar[int]
+    RECORDING_FIELD_NUMBER: _ClassVar[int]
+    HEARD_BPM_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     scene: str
     engine: str
@@ -162,31 +177,57 @@ class SessionInfo(_message.Message):
     uptime_seconds: float
     input_names: _containers.RepeatedScalarFieldContainer[str]
     error: str
-    def __init__(self, session_id: _Optional[str] = ..., scene: _Optional[str] = ..., engine: _Optional[str] = ..., seed: _Optional[int] = ..., state: _Optional[_Union[SessionState, str]] = ..., sample_rate: _Optional[int] = ..., channels: _Optional[int] = ..., seq: _Optional[int] = ..., stream_time: _Optional[int] = ..., inputs: _Optional[_Mapping[str, Value]] = ..., blend: _Optional[_Iterable[_Union[BlendEntry, _Mapping]]] = ..., underruns: _Optional[int] = ..., listeners: _Optional[int] = ..., uptime_seconds: _Optional[float] = ..., input_names: _Optional[_Iterable[str]] = ..., error: _Optional[str] = ...) -> None: ...
+    clock: BeatInfo
+    stingers: _containers.RepeatedScalarFieldContainer[str]
+    recording: str
+    heard_bpm: float
+    def __init__(self, session_id: _Optional[str] = ..., scene: _Optional[str] = ..., engine: _Optional[str] = ..., seed: _Optional[int] = ..., state: _Optional[_Union[SessionState, str]] = ..., sample_rate: _Optional[int] = ..., channels: _Optional[int] = ..., seq: _Optional[int] = ..., stream_time: _Optional[int] = ..., inputs: _Optional[_Mapping[str, Value]] = ..., blend: _Optional[_Iterable[_Union[BlendEntry, _Mapping]]] = ..., underruns: _Optional[int] = ..., listeners: _Optional[int] = ..., uptime_seconds: _Optional[float] = ..., input_names: _Optional[_Iterable[str]] = ..., error: _Optional[str] = ..., clock: _Optional[_Union[BeatInfo, _Mapping]] = ..., stingers: _Optional[_Iterable[str]] = ..., recording: _Optional[str] = ..., heard_bpm: _Optional[float] = ...) -> None: ...
+
+class BeatInfo(_message.Message):
+    __slots__ = ("beat", "bar", "beat_in_bar", "phase", "bpm", "beats_per_bar", "beat_unit")
+    BEAT_FIELD_NUMBER: _ClassVar[int]
+    BAR_FIELD_NUMBER: _ClassVar[int]
+    BEAT_IN_BAR_FIELD_NUMBER: _ClassVar[int]
+    PHASE_FIELD_NUMBER: _ClassVar[int]
+    BPM_FIELD_NUMBER: _ClassVar[int]
+    BEATS_PER_BAR_FIELD_NUMBER: _ClassVar[int]
+    BEAT_UNIT_FIELD_NUMBER: _ClassVar[int]
+    beat: float
+    bar: int
+    beat_in_bar: int
+    phase: float
+    bpm: float
+    beats_per_bar: int
+    beat_unit: int
+    def __init__(self, beat: _Optional[float] = ..., bar: _Optional[int] = ..., beat_in_bar: _Optional[int] = ..., phase: _Optional[float] = ..., bpm: _Optional[float] = ..., beats_per_bar: _Optional[int] = ..., beat_unit: _Optional[int] = ...) -> None: ...
 
 class ClientMessage(_message.Message):
-    __slots__ = ("request_id", "attach", "state", "prompts", "control")
+    __slots__ = ("request_id", "attach", "state", "prompts", "control", "trigger")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     ATTACH_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     PROMPTS_FIELD_NUMBER: _ClassVar[int]
     CONTROL_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_FIELD_NUMBER: _ClassVar[int]
     request_id: int
     attach: Attach
     state: StateUpdate
     prompts: PromptOverride
     control: ControlCommand
-    def __init__(self, request_id: _Optional[int] = ..., attach: _Optional[_Union[Attach, _Mapping]] = ..., state: _Optional[_Union[StateUpdate, _Mapping]] = ..., prompts: _Optional[_Union[PromptOverride, _Mapping]] = ..., control: _Optional[_Union[ControlCommand, _Mapping]] = ...) -> None: ...
+    trigger: StingerTrigger
+    def __init__(self, request_id: _Optional[int] = ..., attach: _Optional[_Union[Attach, _Mapping]] = ..., state: _Optional[_Union[StateUpdate, _Mapping]] = ..., prompts: _Optional[_Union[PromptOverride, _Mapping]] = ..., control: _Optional[_Union[ControlCommand, _Mapping]] = ..., trigger: _Optional[_Union[StingerTrigger, _Mapping]] = ...) -> None: ...
 
 class Attach(_message.Message):
-    __slots__ = ("session_id", "encoding", "resume_from_seq")
+    __slots__ = ("session_id", "encoding", "resume_from_seq", "beat_events")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     ENCODING_FIELD_NUMBER: _ClassVar[int]
     RESUME_FROM_SEQ_FIELD_NUMBER: _ClassVar[int]
+    BEAT_EVENTS_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     encoding: Encoding
     resume_from_seq: int
-    def __init__(self, session_id: _Optional[str] = ..., encoding: _Optional[_Union[Encoding, str]] = ..., resume_from_seq: _Optional[int] = ...) -> None: ...
+    beat_events: BeatEvents
+    def __init__(self, session_id: _Optional[str] = ..., encoding: _Optional[_Union[Encoding, str]] = ..., resume_from_seq: _Optional[int] = ..., beat_events: _Optional[_Union[BeatEvents, str]] = ...) -> None: ...
 
 class StateUpdate(_message.Message):
     __slots__ = ("values",)
@@ -213,6 +254,12 @@ class ControlCommand(_message.Message):
     action: Action
     def __init__(self, action: _Optional[_Union[Action, str]] = ...) -> None: ...
 
+class StingerTrigger(_message.Message):
+    __slots__ = ("stinger",)
+    STINGER_FIELD_NUMBER: _ClassVar[int]
+    stinger: str
+    def __init__(self, stinger: _Optional[str] = ...) -> None: ...
+
 class ServerMessage(_message.Message):
     __slots__ = ("attached", "audio", "event", "ack")
     ATTACHED_FIELD_NUMBER: _ClassVar[int]
@@ -226,7 +273,7 @@ class ServerMessage(_message.Message):
     def __init__(self, attached: _Optional[_Union[SessionInfo, _Mapping]] = ..., audio: _Optional[_Union[AudioChunk, _Mapping]] = ..., event: _Optional[_Union[Event, _Mapping]] = ..., ack: _Optional[_Union[Ack, _Mapping]] = ...) -> None: ...
 
 class AudioChunk(_message.Message):
-    __slots__ = ("session_id", "seq", "stream_time", "sample_rate", "channels", "encoding", "pcm", "blend")
+    __slots__ = ("session_id", "seq", "stream_time", "sample_rate", "channels", "encoding", "pcm", "blend", "clock")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
     STREAM_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -235,6 +282,7 @@ class AudioChunk(_message.Message):
     ENCODING_FIELD_NUMBER: _ClassVar[int]
     PCM_FIELD_NUMBER: _ClassVar[int]
     BLEND_FIELD_NUMBER: _ClassVar[int]
+    CLOCK_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     seq: int
     stream_time: int
@@ -243,10 +291,11 @@ class AudioChunk(_message.Message):
     encoding: Encoding
     pcm: bytes
     blend: _containers.RepeatedCompositeFieldContainer[BlendEntry]
-    def __init__(self, session_id: _Optional[str] = ..., seq: _Optional[int] = ..., stream_time: _Optional[int] = ..., sample_rate: _Optional[int] = ..., channels: _Optional[int] = ..., encoding: _Optional[_Union[Encoding, str]] = ..., pcm: _Optional[bytes] = ..., blend: _Optional[_Iterable[_Union[BlendEntry, _Mapping]]] = ...) -> None: ...
+    clock: BeatInfo
+    def __init__(self, session_id: _Optional[str] = ..., seq: _Optional[int] = ..., stream_time: _Optional[int] = ..., sample_rate: _Optional[int] = ..., channels: _Optional[int] = ..., encoding: _Optional[_Union[Encoding, str]] = ..., pcm: _Optional[bytes] = ..., blend: _Optional[_Iterable[_Union[BlendEntry, _Mapping]]] = ..., clock: _Optional[_Union[BeatInfo, _Mapping]] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("kind", "session_id", "stream_time", "message", "blend", "prompt", "words", "late_seconds", "state")
+    __slots__ = ("kind", "session_id", "stream_time", "message", "blend", "prompt", "words", "late_seconds", "state", "clock", "stinger", "stinger_status", "heard_bpm")
     class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         KIND_UNSPECIFIED: _ClassVar[Event.Kind]
@@ -256,6 +305,10 @@ class Event(_message.Message):
         STATE_CHANGED: _ClassVar[Event.Kind]
         SESSION_ERROR: _ClassVar[Event.Kind]
         SESSION_ENDED: _ClassVar[Event.Kind]
+        BEAT: _ClassVar[Event.Kind]
+        BAR: _ClassVar[Event.Kind]
+        STINGER: _ClassVar[Event.Kind]
+        TEMPO: _ClassVar[Event.Kind]
     KIND_UNSPECIFIED: Event.Kind
     BLEND_CHANGED: Event.Kind
     UNKNOWN_WORDS: Event.Kind
@@ -263,6 +316,10 @@ class Event(_message.Message):
     STATE_CHANGED: Event.Kind
     SESSION_ERROR: Event.Kind
     SESSION_ENDED: Event.Kind
+    BEAT: Event.Kind
+    BAR: Event.Kind
+    STINGER: Event.Kind
+    TEMPO: Event.Kind
     KIND_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     STREAM_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -272,6 +329,10 @@ class Event(_message.Message):
     WORDS_FIELD_NUMBER: _ClassVar[int]
     LATE_SECONDS_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
+    CLOCK_FIELD_NUMBER: _ClassVar[int]
+    STINGER_FIELD_NUMBER: _ClassVar[int]
+    STINGER_STATUS_FIELD_NUMBER: _ClassVar[int]
+    HEARD_BPM_FIELD_NUMBER: _ClassVar[int]
     kind: Event.Kind
     session_id: str
     stream_time: int
@@ -281,7 +342,11 @@ class Event(_message.Message):
     words: _containers.RepeatedScalarFieldContainer[str]
     late_seconds: float
     state: SessionState
-    def __init__(self, kind: _Optional[_Union[Event.Kind, str]] = ..., session_id: _Optional[str] = ..., stream_time: _Optional[int] = ..., message: _Optional[str] = ..., blend: _Optional[_Iterable[_Union[BlendEntry, _Mapping]]] = ..., prompt: _Optional[str] = ..., words: _Optional[_Iterable[str]] = ..., late_seconds: _Optional[float] = ..., state: _Optional[_Union[SessionState, str]] = ...) -> None: ...
+    clock: BeatInfo
+    stinger: str
+    stinger_status: str
+    heard_bpm: float
+    def __init__(self, kind: _Optional[_Union[Event.Kind, str]] = ..., session_id: _Optional[str] = ..., stream_time: _Optional[int] = ..., message: _Optional[str] = ..., blend: _Optional[_Iterable[_Union[BlendEntry, _Mapping]]] = ..., prompt: _Optional[str] = ..., words: _Optional[_Iterable[str]] = ..., late_seconds: _Optional[float] = ..., state: _Optional[_Union[SessionState, str]] = ..., clock: _Optional[_Union[BeatInfo, _Mapping]] = ..., stinger: _Optional[str] = ..., stinger_status: _Optional[str] = ..., heard_bpm: _Optional[float] = ...) -> None: ...
 
 class Ack(_message.Message):
     __slots__ = ("request_id", "ok", "code", "message", "field")
@@ -340,6 +405,20 @@ class SetPromptsRequest(_message.Message):
     prompts: _containers.RepeatedCompositeFieldContainer[WeightedPrompt]
     def __init__(self, session_id: _Optional[str] = ..., prompts: _Optional[_Iterable[_Union[WeightedPrompt, _Mapping]]] = ...) -> None: ...
 
+class TriggerRequest(_message.Message):
+    __slots__ = ("session_id", "stinger")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    STINGER_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    stinger: str
+    def __init__(self, session_id: _Optional[str] = ..., stinger: _Optional[str] = ...) -> None: ...
+
+class TriggerResponse(_message.Message):
+    __slots__ = ("stream_time",)
+    STREAM_TIME_FIELD_NUMBER: _ClassVar[int]
+    stream_time: int
+    def __init__(self, stream_time: _Optional[int] = ...) -> None: ...
+
 class SetPromptsResponse(_message.Message):
     __slots__ = ("unknown",)
     UNKNOWN_FIELD_NUMBER: _ClassVar[int]
@@ -361,7 +440,7 @@ class GetEngineInfoRequest(_message.Message):
     def __init__(self, engine: _Optional[str] = ...) -> None: ...
 
 class EngineInfo(_message.Message):
-    __slots__ = ("name", "version", "sample_rate", "channels", "block_frames", "max_batch", "prompt_kinds", "knobs", "control_latency_seconds", "description", "available_engines")
+    __slots__ = ("name", "version", "sample_rate", "channels", "block_frames", "max_batch", "prompt_kinds", "knobs", "control_latency_seconds", "description", "available_engines", "unsupported_knobs", "beat_grid")
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     SAMPLE_RATE_FIELD_NUMBER: _ClassVar[int]
@@ -373,6 +452,8 @@ class EngineInfo(_message.Message):
     CONTROL_LATENCY_SECONDS_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     AVAILABLE_ENGINES_FIELD_NUMBER: _ClassVar[int]
+    UNSUPPORTED_KNOBS_FIELD_NUMBER: _ClassVar[int]
+    BEAT_GRID_FIELD_NUMBER: _ClassVar[int]
     name: str
     version: str
     sample_rate: int
@@ -384,7 +465,9 @@ class EngineInfo(_message.Message):
     control_latency_seconds: float
     description: str
     available_engines: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., sample_rate: _Optional[int] = ..., channels: _Optional[int] = ..., block_frames: _Optional[int] = ..., max_batch: _Optional[int] = ..., prompt_kinds: _Optional[_Iterable[str]] = ..., knobs: _Optional[_Iterable[str]] = ..., control_latency_seconds: _Optional[float] = ..., description: _Optional[str] = ..., available_engines: _Optional[_Iterable[str]] = ...) -> None: ...
+    unsupported_knobs: _containers.RepeatedScalarFieldContainer[str]
+    beat_grid: bool
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., sample_rate: _Optional[int] = ..., channels: _Optional[int] = ..., block_frames: _Optional[int] = ..., max_batch: _Optional[int] = ..., prompt_kinds: _Optional[_Iterable[str]] = ..., knobs: _Optional[_Iterable[str]] = ..., control_latency_seconds: _Optional[float] = ..., description: _Optional[str] = ..., available_engines: _Optional[_Iterable[str]] = ..., unsupported_knobs: _Optional[_Iterable[str]] = ..., beat_grid: _Optional[bool] = ...) -> None: ...
 
 class ValidateSceneRequest(_message.Message):
     __slots__ = ("scene_yaml", "filename", "engine")

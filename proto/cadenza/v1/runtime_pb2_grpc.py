@@ -83,6 +83,11 @@ class RuntimeStub:
                 request_serializer=cadenza_dot_v1_dot_runtime__pb2.SetPromptsRequest.SerializeToString,
                 response_deserializer=cadenza_dot_v1_dot_runtime__pb2.SetPromptsResponse.FromString,
                 _registered_method=True)
+        self.Trigger = channel.unary_unary(
+                '/cadenza.v1.Runtime/Trigger',
+                request_serializer=cadenza_dot_v1_dot_runtime__pb2.TriggerRequest.SerializeToString,
+                response_deserializer=cadenza_dot_v1_dot_runtime__pb2.TriggerResponse.FromString,
+                _registered_method=True)
         self.GetEngineInfo = channel.unary_unary(
                 '/cadenza.v1.Runtime/GetEngineInfo',
                 request_serializer=cadenza_dot_v1_dot_runtime__pb2.GetEngineInfoRequest.SerializeToString,
@@ -168,6 +173,15 @@ class RuntimeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Trigger(self, request, context):
+        """Fire one of the scene's stingers at its next play_at boundary (beat, bar or at once).
+        The outcome (scheduled at a sample, or suppressed by its cooldown) arrives as a
+        STINGER event on the session's streams.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetEngineInfo(self, request, context):
         """What an engine supports (default: the server's default engine).
         """
@@ -225,6 +239,11 @@ def add_RuntimeServicer_to_server(servicer, server):
                     servicer.SetPrompts,
                     request_deserializer=cadenza_dot_v1_dot_runtime__pb2.SetPromptsRequest.FromString,
                     response_serializer=cadenza_dot_v1_dot_runtime__pb2.SetPromptsResponse.SerializeToString,
+            ),
+            'Trigger': grpc.unary_unary_rpc_method_handler(
+                    servicer.Trigger,
+                    request_deserializer=cadenza_dot_v1_dot_runtime__pb2.TriggerRequest.FromString,
+                    response_serializer=cadenza_dot_v1_dot_runtime__pb2.TriggerResponse.SerializeToString,
             ),
             'GetEngineInfo': grpc.unary_unary_rpc_method_handler(
                     servicer.GetEngineInfo,
@@ -462,6 +481,33 @@ class Runtime:
             '/cadenza.v1.Runtime/SetPrompts',
             cadenza_dot_v1_dot_runtime__pb2.SetPromptsRequest.SerializeToString,
             cadenza_dot_v1_dot_runtime__pb2.SetPromptsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Trigger(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cadenza.v1.Runtime/Trigger',
+            cadenza_dot_v1_dot_runtime__pb2.TriggerRequest.SerializeToString,
+            cadenza_dot_v1_dot_runtime__pb2.TriggerResponse.FromString,
             options,
             channel_credentials,
             insecure,

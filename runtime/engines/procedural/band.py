@@ -45,6 +45,8 @@ class Musician:
     melody_index: int = 7
     motif: list[tuple[int, int]] = field(default_factory=list)  # (step in 2 bars, degree offset)
     arp_index: int = 0
+    scale: int | None = None  # Lyria scale: pitch class of the major tonic, or None (free)
+    pattern_style: np.ndarray | None = None  # the style the current patterns were made for
 
 
 @dataclass(frozen=True)
@@ -102,13 +104,26 @@ class Band:
         flipped = (m.major and mode < 0.42) or (not m.major and mode > 0.58)
         if flipped:
             m.major = not m.major
+        if m.scale is not None:
+            # A fixed scale: the tonic is its major key or its relative minor, same pitches.
+            tonic = m.scale if m.major else (m.scale + 9) % 12
+            root = KEY_ROOTS[0] + (tonic - KEY_ROOTS[0]) % 12
+            if root != m.key_root:
+                m.key_root = root
+                flipped = True
         if flipped or bar % 4 == 0 or not m.chord:
             m.progression = theory.choose_progression(rng, m.major, tension)
         degree = m.progression[bar % 4]
-        m.chord = theory.chord(m.key_root, m.major, degree, tension)
-        keep = m.patterns is not None and bar % 4 != 0 and rng.random() < 0.75
+        m.chord = theory.chord(m.key_root, m.major, degree, tension,
+                               leading_tone=m.scale is None)
+        # A groove repeats (three bars in four keep their pattern) unless the style has
+        # moved since it was made: a transition must be heard from its first bar.
+        moved = m.pattern_style is None or float(np.max(np.abs(s - m.pattern_style)
+                                                        / (S.HI - S.LO))) > 0.1
+        keep = m.patterns is not None and not moved and bar % 4 != 0 and rng.random() < 0.75
         if not keep:
             m.patterns = self._patterns(s, rng)
+            m.pattern_style = s.copy()
         if bar % 2 == 0:
             m.motif = self._motif(s, rng)
 

@@ -38,21 +38,21 @@ class ReverbState:
         if self.block > int(_DELAYS.min()):
             raise ValueError("reverb delays must be longer than the block")
         self.lines = np.zeros((_LINES, int(_DELAYS.max())), dtype=np.float32)
-        self.early = np.zeros(_EARLY_MAX + self.block, dtype=np.float32)
+        self.early = np.zeros(_EARLY_MAX, dtype=np.float32)
         self.damp = np.zeros(1)
 
 
 def reverb(state: ReverbState, send: np.ndarray, decay_s: float, damping: float) -> np.ndarray:
-    """Stereo reverb of a mono ``send`` block; returns ``[2, block]`` float32.
+    """Stereo reverb of a mono ``send`` (at most one block long); returns ``[2, n]``.
 
     Damping low-passes what enters the network (the master tone filter darkens the rest).
+    Any length up to the block works, so a block can be processed in pieces.
     """
     n = len(send)
     a = float(np.clip(damping, 0.0, 0.95))
     damped, state.damp = lfilter([1.0 - a], [1.0, -a], send, zi=state.damp)
-    history = state.early
-    history[:_EARLY_MAX] = history[n:]
-    history[_EARLY_MAX:] = damped
+    history = np.concatenate([state.early, damped.astype(np.float32)])
+    state.early = history[-_EARLY_MAX:]
     diffused = np.zeros(n, dtype=np.float32)
     for d, g in _EARLY_TAPS:
         diffused += np.float32(g) * history[_EARLY_MAX - d : _EARLY_MAX - d + n]

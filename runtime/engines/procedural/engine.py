@@ -16,12 +16,21 @@ import soundfile
 
 from ... import analysis
 from ...audio import CHANNELS, SAMPLE_RATE
-from ..base import EngineInfo, EngineOutput, Knobs, Prompt, StyleEmbedding
-from . import lexicon
+from ..base import (
+    KNOB_NAMES,
+    SCALES,
+    EngineInfo,
+    EngineOutput,
+    Knobs,
+    Prompt,
+    StyleChange,
+    StyleEmbedding,
+)
+from . import lexicon, theory
 from . import style as S
 from .band import KEY_ROOTS, STEPS_PER_BEAT, Band, Musician, Sampling
 from .effects import ReverbState, ToneState, reverb, soft_clip, tone
-from .synth import BUSES, DRUM_KINDS, PITCHED_VOICES, Sounding, Synth
+from .synth import BUSES, DRUM_KINDS, PITCHED_VOICES, Sounding, Synth, ToneSpec
 from .tables import TableBank, noise_tables
 
 VERSION = "1.0"
@@ -63,7 +72,6 @@ class ProceduralEngine:
             raise ValueError("glide_s must be >= 0")
         self.glide_s = glide_s
         self.block_frames = block_frames
-        self._ramp = np.arange(block_frames, dtype=np.float32) / block_frames  # gain ramps
         self.tables = TableBank()
         self.noise = noise_tables()
         self.synth = Synth(lambda: self.tables.flat, self.noise)
@@ -72,9 +80,10 @@ class ProceduralEngine:
             name="procedural", version=VERSION, sample_rate=SAMPLE_RATE, channels=CHANNELS,
             block_frames=block_frames, max_batch=4096, style_dim=S.SIZE,
             prompt_kinds=frozenset({"text", "audio"}),
-            knobs=frozenset({"temperature", "top_k", "guidance", "seed"}),
-            control_latency_s=block_frames / SAMPLE_RATE,
+            knobs=frozenset(KNOB_NAMES),
+            control_latency_s=0.0,
             description="Built-in numpy band: drums, bass, chords, lead, arpeggio.",
+            sample_accurate=True, has_beat_grid=True,
         )
 
     @property
@@ -101,55 +110,142 @@ class ProceduralEngine:
             sounding=Sounding(), reverb=ReverbState(self.block_frames),
         )
 
+    def beat_clock(self, state: ProceduralState, style: np.ndarray | None = None,
+                   knobs: Knobs | None = None) -> tuple[float, float]:
+        """(beat position of the next sample to be generated, tempo of the next block in
+        BPM): the band's own grid, so the runtime's musical clock is exact. Given the
+        style and knobs the next block will get, the tempo is the one it will play at
+        (after one step of glide)."""
+        if style is None:
+            return state.beat, state.bpm
+        target = self._target_tempo(style, knobs or Knobs())
+        if state.style is None or self.glide_s <= 0:
+            return state.beat, target
+        step = (S.HI[0] - S.LO[0]) * (self.block_frames / (self.glide_s * SAMPLE_RATE))
+        return state.beat, float(state.bpm + np.clip(target - state.bpm, -step, step))
+
+    @staticmethod
+    def _target_tempo(style: np.ndarray, knob: Knobs) -> float:
+        target = _with_knobs(_guided(np.array(style, dtype=np.float64), knob.guidance), knob)
+        return float(target[S.INDEX["tempo"]])
+
+    def phrase(self, state: ProceduralState, text: str, beats: float) -> np.ndarray:
+        """A stinger phrase in the session's current key, chord and tempo.
+
+        The words choose the figure — "rising"/"up" (the default), "falling"/"down", or a
+        "hit"/"stab"/"chord" — and the timbre (piano, strings, chip, bell, guitar; a bright
+        synth otherwise). Deterministic for a state: no randomness is drawn.
+        """
+        words = set(text.lower().replace(",", " ").split())
+        m = state.musician
+        chord = m.chord or theory.chord(m.key_root, m.major, 0, 0.3)
+        tones = sorted(72 + (p - 72) % 12 for p in chord)
+        samples_per_beat = SAMPLE_RATE * 60.0 / state.bpm
+        length = int(beats * samples_per_beat)
+        family = next((f for w, f in (("piano", "piano"), ("strings", "strings"),
+                                      ("chip", "square"), ("8-bit", "square"), ("bell", "sine"),
+                                      ("guitar", "guitar")) if w in words), "saw")
+        mix = {family: 1.0, "soft": 0.3}
+        if words & {"hit", "stab", "chord", "impact"}:
+            notes = [(0, p) for p in [tones[0] - 12, *tones]]
+            gate = 0.5 * samples_per_beat
+        else:
+            run = [p + 12 * octave for octave in (0, 1) for p in tones] + [tones[0] + 24]
+            if words & {"falling", "down", "descending"}:
+                run = run[::-1]
+            step = length / len(run)
+            notes = [(int(i * step), p) for i, p in enumerate(run)]
+            gate = step * 0.9
+        out = np.zeros((length + SAMPLE_RATE, CHANNELS), dtype=np.float32)
+        for i, (at, pitch) in enumerate(notes):
+            freq = float(theory.midi_to_hz(pitch))
+            spec = ToneSpec(row=self.tables.row(mix, freq, 0.8), freq=freq,
+                            gate=int(gate), attack=48.0, decay=0.3 * SAMPLE_RATE,
+                            sustain=0.4, release=0.15 * SAMPLE_RATE)
+            wave = self.synth.tone(spec)[: len(out) - at]
+            pan = 0.3 if i % 2 else -0.3
+            out[at : at + len(wave), 0] += wave * np.float32(np.sqrt(0.5 * (1 - pan)))
+            out[at : at + len(wave), 1] += wave * np.float32(np.sqrt(0.5 * (1 + pan)))
+        peak = float(np.max(np.abs(out))) or 1.0
+        return out * np.float32(0.5 / peak)
+
     def generate(self, states: Sequence[ProceduralState], styles: np.ndarray,
-                 knobs: Sequence[Knobs], frames: int) -> EngineOutput:
+                 knobs: Sequence[Knobs], frames: int,
+                 changes: Sequence[StyleChange | None] | None = None) -> EngineOutput:
         if frames % self.block_frames:
             raise ValueError(f"frames must be a multiple of {self.block_frames}")
         pcm = np.empty((len(states), frames, CHANNELS), dtype=np.float32)
-        for row, (state, target, knob) in enumerate(zip(states, styles, knobs, strict=True)):
-            target = _guided(np.asarray(target, dtype=np.float64), knob.guidance)
-            sampling = Sampling(
-                temperature=1.0 if knob.temperature is None else float(knob.temperature),
-                top_k=40 if knob.top_k is None else int(knob.top_k),
-            )
+        changes = changes or [None] * len(states)
+        for row, (state, target, knob, change) in enumerate(
+                zip(states, styles, knobs, changes, strict=True)):
+            first = _Segment(0, self._target(state, target, knob), _sampling(knob), snap=False)
             for start in range(0, frames, self.block_frames):
-                pcm[row, start : start + self.block_frames] = self._block(state, target, sampling)
+                segments = [first]
+                if change is not None and start <= change.offset < start + self.block_frames:
+                    knob2 = change.knobs or knob
+                    segments.append(_Segment(change.offset - start,
+                                             self._target(state, change.style, knob2),
+                                             _sampling(knob2), snap=True))
+                    first = _Segment(0, segments[-1].target, segments[-1].sampling, snap=False)
+                pcm[row, start : start + self.block_frames] = self._block(state, segments)
         return EngineOutput(pcm=pcm, states=list(states))
 
+    @staticmethod
+    def _target(state: ProceduralState, style: np.ndarray, knob: Knobs) -> np.ndarray:
+        state.musician.scale = SCALES.index(knob.scale) if knob.scale in SCALES else None
+        return _with_knobs(_guided(np.array(style, dtype=np.float64), knob.guidance), knob)
+
     # -------------------------------------------------------------------- one block
-    def _block(self, st: ProceduralState, target: np.ndarray, sampling: Sampling) -> np.ndarray:
+    def _block(self, st: ProceduralState, segments: list[_Segment]) -> np.ndarray:
+        """One native block. Usually one segment; a quantized change adds a second one
+        starting at its sample offset, where the style snaps (no glide) so that the new
+        music starts exactly there; gains move to the new levels over 5 ms (no click)."""
         n = self.block_frames
-        if st.style is None:
-            st.style = target.copy()
-            st.gains = self._gains(st.style)
-        elif self.glide_s > 0:
-            # Linear glide: each dimension moves at most its full range per glide_s, so a
-            # full swing takes glide_s and small changes are quick.
-            step = (S.HI - S.LO) * (n / (self.glide_s * SAMPLE_RATE))
-            st.style += np.clip(target - st.style, -step, step)
-        else:
-            st.style = target.copy()
-        s = st.style
+        ramp = np.zeros((len(st.gains), n), dtype=np.float32)
+        end_beat = st.beat
+        styles = []
+        for i, seg in enumerate(segments):
+            stop = segments[i + 1].offset if i + 1 < len(segments) else n
+            before = st.gains
+            if st.style is None or seg.snap or self.glide_s <= 0:
+                st.style = seg.target.copy()
+            else:
+                # Linear glide: each dimension moves at most its full range per glide_s,
+                # so a full swing takes glide_s and small changes are quick.
+                step = (S.HI - S.LO) * (n / (self.glide_s * SAMPLE_RATE))
+                st.style += np.clip(seg.target - st.style, -step, step)
+            styles.append(st.style.copy())
+            after = self._gains(st.style)
+            if not before.any() and st.sample == 0 and i == 0:
+                before = after  # the very first block starts at its levels
+            if i > 0 and seg.offset > 0:
+                before = ramp[:, seg.offset - 1].astype(np.float64)  # where the ramp got to
+            length = stop - seg.offset
+            if length > 0:
+                span = n - seg.offset if not seg.snap else min(240, length)
+                line = _line(before, after, span)
+                head = min(span, length)
+                ramp[:, seg.offset:seg.offset + head] = line[:, :head]
+                if length > span:
+                    ramp[:, seg.offset + span:stop] = line[:, -1:]
+            st.gains = after
+            end_beat = self._play_steps(st, seg, end_beat, seg.offset, stop)
 
-        samples_per_beat = SAMPLE_RATE * 60.0 / s[S.INDEX["tempo"]]
-        step_samples = samples_per_beat / STEPS_PER_BEAT
-        end_beat = st.beat + n / samples_per_beat
-        swing = s[S.INDEX["swing"]]
-        while True:
-            onset = (st.step + (swing if st.step % 2 else 0.0)) / STEPS_PER_BEAT
-            if onset >= end_beat:
-                break
-            offset = max(0, round((onset - st.beat) * samples_per_beat))
-            self.band.on_step(st.musician, st.step, st.sample + offset, step_samples, s,
-                              sampling, st.rng, st.sounding)
-            st.step += 1
-
-        gains = self._gains(s)
-        ramped = st.gains[:, None] + (gains - st.gains)[:, None].astype(np.float32) * self._ramp[None, :]
-        st.gains = gains
         buses = st.sounding.mix(st.sample, n)
-        buses *= ramped[:, None, :]
+        buses *= ramp[:, None, :]
+        out = np.empty((2, n), dtype=np.float32)
+        for i, seg in enumerate(segments):
+            stop = segments[i + 1].offset if i + 1 < len(segments) else n
+            if stop > seg.offset:
+                # Effects follow each segment's style from its first sample on.
+                out[:, seg.offset:stop] = self._effects(st, buses[:, :, seg.offset:stop], styles[i])
+        st.beat = end_beat
+        st.sample += n
+        return out.T
 
+    @staticmethod
+    def _effects(st: ProceduralState, buses: np.ndarray, s: np.ndarray) -> np.ndarray:
+        """Drive, reverb, tone and the limiter over a stretch of the block's buses."""
         drive = float(s[S.INDEX["drive"]])
         if drive > 0.02:
             k = np.float32(1.0 + 7.0 * drive)
@@ -157,24 +253,57 @@ class ProceduralEngine:
             for v in (0, 2, 3):  # bass, lead, arp
                 buses[v] = np.tanh(buses[v] * k) * scale
         dry = buses.sum(axis=0)
-
         space = float(s[S.INDEX["space"]])
         send = buses[1:4].sum(axis=(0, 1)) + np.float32(0.35) * buses[5].sum(axis=0)
         wet = reverb(st.reverb, send, 0.6 + 3.0 * space, 0.3 + 0.5 * (1 - s[S.INDEX["brightness"]]))
         dry += np.float32(0.7 * space) * wet
-        mixed = tone(st.tone, dry, float(s[S.INDEX["brightness"]]))
-        master = np.float32(0.55 + 0.45 * float(s[S.INDEX["energy"]]))
-        out = soft_clip(mixed * master)
+        return soft_clip(tone(st.tone, dry, float(s[S.INDEX["brightness"]])))
 
-        st.beat = end_beat
-        st.sample += n
-        return out.T
+    def _play_steps(self, st: ProceduralState, seg: _Segment, beat: float, start: int,
+                    stop: int) -> float:
+        """Queue the notes of every sixteenth whose onset falls in samples [start, stop) of
+        the block, at the segment's tempo; returns the beat position at ``stop``."""
+        s = st.style
+        samples_per_beat = SAMPLE_RATE * 60.0 / s[S.INDEX["tempo"]]
+        step_samples = samples_per_beat / STEPS_PER_BEAT
+        end_beat = beat + (stop - start) / samples_per_beat
+        swing = s[S.INDEX["swing"]]
+        while True:
+            onset = (st.step + (swing if st.step % 2 else 0.0)) / STEPS_PER_BEAT
+            if onset >= end_beat - 1e-9:
+                break
+            offset = start + max(0, round((onset - beat) * samples_per_beat))
+            self.band.on_step(st.musician, st.step, st.sample + offset, step_samples, s,
+                              seg.sampling, st.rng, st.sounding)
+            st.step += 1
+        return end_beat
 
     @staticmethod
     def _gains(s: np.ndarray) -> np.ndarray:
+        """Per-bus gains, the master level (louder with energy) folded in."""
+        master = 0.55 + 0.45 * s[S.INDEX["energy"]]
         pitched = s[_PITCHED_LEVELS] ** 1.5 * _PITCHED_GAIN
         drums = s[_DRUM_LEVELS] ** 1.5 * _DRUM_GAIN * (0.6 + 0.4 * s[S.INDEX["energy"]])
-        return np.concatenate([pitched, drums])
+        return np.concatenate([pitched, drums]) * master
+
+
+@dataclass
+class _Segment:
+    offset: int  # first sample of the block this segment covers
+    target: np.ndarray
+    sampling: Sampling
+    snap: bool  # jump to the target here (a quantized change) instead of gliding
+
+
+def _sampling(knob: Knobs) -> Sampling:
+    return Sampling(temperature=1.0 if knob.temperature is None else float(knob.temperature),
+                    top_k=40 if knob.top_k is None else int(knob.top_k))
+
+
+def _line(a: np.ndarray, b: np.ndarray, span: int) -> np.ndarray:
+    """``[len(a), span]`` float32 ramps from a to b (b reached at the last sample)."""
+    t = np.arange(1, span + 1, dtype=np.float32) / np.float32(span)
+    return (a[:, None] + (b - a)[:, None] * t[None, :]).astype(np.float32)
 
 
 def _guided(target: np.ndarray, guidance: float | None) -> np.ndarray:
@@ -183,6 +312,27 @@ def _guided(target: np.ndarray, guidance: float | None) -> np.ndarray:
         return target
     factor = float(np.clip(0.4 + 0.2 * guidance, 0.4, 1.6))
     return S.clip(S.NEUTRAL + factor * (target - S.NEUTRAL))
+
+
+_DRUMS = [S.INDEX[v] for v in ("kick", "snare", "hats")]
+_MELODIC = [S.INDEX[v] for v in ("pad", "lead", "arp")]
+
+
+def _with_knobs(target: np.ndarray, knobs: Knobs) -> np.ndarray:
+    """Lyria-style config overrides what the prompts say, exactly."""
+    if knobs.bpm is not None:
+        target[S.INDEX["tempo"]] = knobs.bpm
+    if knobs.density is not None:
+        target[S.INDEX["energy"]] = knobs.density
+    if knobs.brightness is not None:
+        target[S.INDEX["brightness"]] = knobs.brightness
+    if knobs.mute_bass:
+        target[S.INDEX["bass"]] = 0.0
+    if knobs.mute_drums:
+        target[_DRUMS] = 0.0
+    if knobs.only_bass_and_drums:
+        target[_MELODIC] = 0.0
+    return target
 
 
 def _style_from_audio(wave: np.ndarray, rate: int) -> np.ndarray:

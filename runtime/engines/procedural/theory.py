@@ -36,15 +36,17 @@ def choose_progression(rng: np.random.Generator, major: bool, tension: float) ->
     return options[int(rng.integers(len(options)))]
 
 
-def chord(root: int, major: bool, degree: int, tension: float) -> list[int]:
+def chord(root: int, major: bool, degree: int, tension: float,
+          leading_tone: bool = True) -> list[int]:
     """MIDI pitches (root position, from ``root``'s octave) of the chord on ``degree``.
 
     Tension adds a seventh above 0.45 and a ninth above 0.75; in minor the dominant (V)
-    is raised to major, as common practice does.
+    is raised to major, as common practice does — unless ``leading_tone`` is False (a
+    fixed scale: every pitch stays in it).
     """
     steps = scale(major)
     notes = [steps[(degree + k) % 7] + 12 * ((degree + k) // 7) for k in (0, 2, 4)]
-    if not major and degree == 4:
+    if not major and degree == 4 and leading_tone:
         notes[1] += 1  # raised leading tone
     if tension > 0.45:
         notes.append(steps[(degree + 6) % 7] + 12 * ((degree + 6) // 7))

@@ -18,8 +18,9 @@ def token_ok(header: str | None, token: str) -> bool:
 
 
 class BearerAuth(grpc.aio.ServerInterceptor):
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, metrics=None) -> None:
         self.token = token
+        self.metrics = metrics  # counts refusals (cadenza.runtime.metrics.Metrics), optional
 
     async def intercept_service(self, continuation, details: grpc.HandlerCallDetails):
         handler = await continuation(details)
@@ -29,6 +30,8 @@ class BearerAuth(grpc.aio.ServerInterceptor):
         if token_ok(header, self.token):
             return handler
         message = "missing bearer token" if not header else "wrong bearer token"
+        if self.metrics is not None:
+            self.metrics.error("grpc", "unauthenticated")
         return _refusal(handler, message)
 
 

@@ -7,8 +7,9 @@ from collections.abc import Mapping
 
 from cadenza.v1 import runtime_pb2 as pb
 
-from ...engines.base import EngineInfo
+from ...engines.base import KNOB_NAMES, EngineInfo
 from ...errors import InvalidArgument, SceneIssue
+from ...musictime import BeatClock
 from ...session import Session, SessionState
 from ...session.chunk import Chunk, EventKind, SessionEvent
 
@@ -19,6 +20,10 @@ STATE = {
 }
 ACTION = {pb.PLAY: "play", pb.PAUSE: "pause", pb.STOP: "stop", pb.RESET_CONTEXT: "reset"}
 EVENT = {
+    EventKind.BEAT: pb.Event.BEAT,
+    EventKind.BAR: pb.Event.BAR,
+    EventKind.STINGER: pb.Event.STINGER,
+    EventKind.TEMPO: pb.Event.TEMPO,
     EventKind.BLEND_CHANGED: pb.Event.BLEND_CHANGED,
     EventKind.UNKNOWN_WORDS: pb.Event.UNKNOWN_WORDS,
     EventKind.UNDERRUN: pb.Event.UNDERRUN,
@@ -26,6 +31,7 @@ EVENT = {
     EventKind.ERROR: pb.Event.SESSION_ERROR,
     EventKind.ENDED: pb.Event.SESSION_ENDED,
 }
+BEATS = {pb.BEAT_EVENTS_NONE: None, pb.BEAT_EVENTS_BEATS: "beats", pb.BEAT_EVENTS_BARS: "bars"}
 ENCODING = {pb.ENCODING_UNSPECIFIED: "s16le", pb.PCM_S16LE: "s16le", pb.PCM_F32LE: "f32le"}
 ENCODING_PB = {"s16le": pb.PCM_S16LE, "f32le": pb.PCM_F32LE}
 
@@ -63,6 +69,14 @@ def blend_pb(weights: Mapping[str, float], prompts: Mapping[str, str]) -> list[p
     return [pb.BlendEntry(name=n, text=prompts.get(n, n), weight=w) for n, w in weights.items()]
 
 
+def clock_pb(clock: BeatClock | None) -> pb.BeatInfo | None:
+    if clock is None:
+        return None
+    return pb.BeatInfo(beat=clock.beat, bar=max(0, clock.bar), beat_in_bar=clock.beat_in_bar,
+                       phase=clock.phase, bpm=clock.bpm, beats_per_bar=clock.beats_per_bar,
+                       beat_unit=clock.beat_unit)
+
+
 def session_pb(session: Session, listeners: int = 0, uptime: float = 0.0) -> pb.SessionInfo:
     blend = session.blend
     last = blend if blend is not None else None
@@ -72,6 +86,9 @@ def session_pb(session: Session, listeners: int = 0, uptime: float = 0.0) -> pb.
         channels=2, seq=session.seq, stream_time=session.stream_time,
         underruns=session.counters.underruns, listeners=listeners, uptime_seconds=uptime,
         input_names=list(session.scene.inputs), error=session.error or "",
+        clock=clock_pb(session.clock), stingers=list(session.scene.stingers),
+        recording=str(session.recorder.path) if session.recorder else "",
+        heard_bpm=session.heard_bpm or 0.0,
     )
     for name, value in session.inputs.items():
         info.inputs[name].CopyFrom(value_to_pb(value))
@@ -86,7 +103,7 @@ def chunk_pb(chunk: Chunk, encoding: str) -> pb.AudioChunk:
         session_id=chunk.session_id, seq=chunk.seq, stream_time=chunk.stream_time,
         sample_rate=chunk.sample_rate, channels=chunk.channels,
         encoding=ENCODING_PB[encoding], pcm=chunk.encoded(encoding),
-        blend=blend_pb(chunk.weights, chunk.prompts),
+        blend=blend_pb(chunk.weights, chunk.prompts), clock=clock_pb(chunk.clock),
     )
 
 
@@ -107,6 +124,20 @@ def event_pb(event: SessionEvent) -> pb.Event:
         msg.message = str(d.get("message", ""))
     elif event.kind == EventKind.ENDED:
         msg.message = str(d.get("reason", ""))
+    elif event.kind in (EventKind.BEAT, EventKind.BAR):
+        msg.clock.CopyFrom(pb.BeatInfo(
+            beat=float(d["beat"]), bar=int(d["bar"]), beat_in_bar=int(d["beat_in_bar"]),
+            phase=0.0, bpm=float(d["bpm"]), beats_per_bar=int(d["beats_per_bar"]),
+            beat_unit=int(d["beat_unit"])))
+    elif event.kind == EventKind.STINGER:
+        msg.stinger = str(d.get("stinger", ""))
+        msg.stinger_status = str(d.get("status", ""))
+        msg.message = str(d.get("message", ""))
+        if "at" in d:
+            msg.stream_time = int(d["at"])
+    elif event.kind == EventKind.TEMPO:
+        msg.heard_bpm = float(d.get("heard_bpm", 0.0))
+        msg.clock.bpm = float(d.get("clock_bpm", 0.0))
     return msg
 
 
@@ -117,6 +148,8 @@ def engine_pb(info: EngineInfo, available: list[str]) -> pb.EngineInfo:
         prompt_kinds=sorted(info.prompt_kinds), knobs=sorted(info.knobs),
         control_latency_seconds=info.control_latency_s, description=info.description,
         available_engines=available,
+        unsupported_knobs=[k for k in KNOB_NAMES if k not in info.knobs],
+        beat_grid=info.has_beat_grid,
     )
 
 

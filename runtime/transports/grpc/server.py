@@ -20,7 +20,7 @@ MAX_MESSAGE_BYTES = 1 << 20  # 1 MiB: larger requests get RESOURCE_EXHAUSTED fro
 class GrpcServer:
     def __init__(self, runtime: Runtime, host: str, port: int, token: str | None = None,
                  tls: tuple[bytes, bytes] | None = None) -> None:
-        interceptors = [BearerAuth(token)] if token else []
+        interceptors = [BearerAuth(token, runtime.metrics)] if token else []
         self.server = grpc.aio.server(interceptors=interceptors, options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", 8 * MAX_MESSAGE_BYTES),

@@ -42,10 +42,12 @@ def unary(method):
         except (CadenzaError, ValueError) as exc:
             if isinstance(exc, ValueError):
                 exc = InvalidArgument(str(exc))
+            self.runtime.metrics.error("grpc", status.short_code(exc))
             await abort(context, exc)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # our fault: log it, tell the client nothing internal
+            self.runtime.metrics.error("grpc", status.short_code(exc))
             await abort(context, exc)
 
     return wrapper
@@ -70,7 +72,8 @@ class RuntimeServicer(pb_grpc.RuntimeServicer):
         session = self.runtime.create_session(
             scene=request.scene or None, scene_yaml=request.scene_yaml or None,
             engine=request.engine or None, seed=seed,
-            state=convert.values_from_pb(request.state), paused=request.paused)
+            state=convert.values_from_pb(request.state), paused=request.paused,
+            record=request.record)
         return self._info(session)
 
     @unary
@@ -90,6 +93,7 @@ class RuntimeServicer(pb_grpc.RuntimeServicer):
     async def UpdateState(self, request, context):
         session = self.runtime.update_state(request.session_id,
                                             convert.values_from_pb(request.values))
+        self.runtime.metrics.state_update("grpc")
         return pb.UpdateStateResponse(stream_time=session.stream_time)
 
     @unary
@@ -107,6 +111,11 @@ class RuntimeServicer(pb_grpc.RuntimeServicer):
                                            convert.prompts_from_pb(request.prompts))
         return pb.SetPromptsResponse(unknown=[pb.UnknownWords(prompt=p, words=w)
                                               for p, w in unknown.items()])
+
+    @unary
+    async def Trigger(self, request, context):
+        session = self.runtime.trigger(request.session_id, request.stinger)
+        return pb.TriggerResponse(stream_time=session.applies_at)
 
     @unary
     async def GetEngineInfo(self, request, context):
@@ -128,6 +137,7 @@ class RuntimeServicer(pb_grpc.RuntimeServicer):
         except asyncio.CancelledError:
             raise
         if first is grpc.aio.EOF or first.WhichOneof("message") != "attach":
+            self.runtime.metrics.error("grpc", "invalid_argument")
             await abort(context, InvalidArgument("the first message on a stream must be "
                                                  "'attach'", field="attach"))
             return
@@ -137,10 +147,13 @@ class RuntimeServicer(pb_grpc.RuntimeServicer):
             if encoding is None:
                 raise InvalidArgument("unknown encoding", field="encoding")
             resume = attach.resume_from_seq if attach.HasField("resume_from_seq") else None
-            sub = self.runtime.subscribe(attach.session_id, resume)
+            sub = self.runtime.subscribe(attach.session_id, resume,
+                                         convert.BEATS.get(attach.beat_events))
         except CadenzaError as exc:
+            self.runtime.metrics.error("grpc", status.short_code(exc))
             await abort(context, exc)
             return
+        self.runtime.metrics.client_connected("grpc")
         reader = asyncio.get_running_loop().create_task(self._read(context, attach.session_id,
                                                                    sub))
         try:
@@ -151,9 +164,12 @@ class RuntimeServicer(pb_grpc.RuntimeServicer):
                     item = await sub.next()
                 except Closed as closed:
                     if closed.error is not None:
+                        self.runtime.metrics.error("grpc", status.short_code(closed.error))
                         await abort(context, closed.error)
                     return
                 await self._write(context, self._message(item, encoding))
+                if isinstance(item, Chunk):
+                    self.runtime.metrics.chunk_delivered("grpc")
         except TimeoutError:
             log.warning("stream of session %s not reading for %.0fs: dropped",
                         attach.session_id, self.write_timeout_s)
@@ -162,6 +178,7 @@ class RuntimeServicer(pb_grpc.RuntimeServicer):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await reader
             self.runtime.unsubscribe(sub)
+            self.runtime.metrics.client_disconnected("grpc")
 
     async def _write(self, context, message: pb.ServerMessage) -> None:
         # A client that stops reading blocks this write (HTTP/2 flow control); its queue
@@ -188,6 +205,7 @@ class RuntimeServicer(pb_grpc.RuntimeServicer):
                 if kind == "state":
                     self.runtime.update_state(session_id,
                                               convert.values_from_pb(message.state.values))
+                    self.runtime.metrics.state_update("grpc")
                 elif kind == "prompts":
                     self.runtime.set_prompts(session_id,
                                              convert.prompts_from_pb(message.prompts.prompts))
@@ -196,12 +214,15 @@ class RuntimeServicer(pb_grpc.RuntimeServicer):
                     if action is None:
                         raise InvalidArgument("unknown action", field="action")
                     self.runtime.control(session_id, action)
+                elif kind == "trigger":
+                    self.runtime.trigger(session_id, message.trigger.stinger)
                 else:
                     raise InvalidArgument(f"unexpected message {kind!r} on an attached stream",
                                           field=kind or "message")
                 if message.request_id:
                     sub.push_first(pb.Ack(request_id=message.request_id, ok=True))
             except CadenzaError as exc:
+                self.runtime.metrics.error("grpc", status.short_code(exc))
                 sub.push_first(pb.Ack(request_id=message.request_id, ok=False,
                                       code=status.grpc_status(exc).name,
                                       message=status.public_message(exc),

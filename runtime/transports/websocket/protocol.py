@@ -19,6 +19,8 @@ MAGIC = b"CDZA"
 VERSION = 1
 HEADER = struct.Struct("<4sHHQQIBBH")  # magic, version, header size, seq, time, rate, ch, enc, flags
 HEADER_SIZE = HEADER.size  # 32
+CLOCK = struct.Struct("<dfBBH")  # beat, bpm, beats per bar, beat unit, reserved
+FLAG_CLOCK = 1  # the 16-byte clock block follows the base header (header size 48)
 ENCODINGS = {"s16le": 1, "f32le": 2}
 ENCODING_NAMES = {v: k for k, v in ENCODINGS.items()}
 ACTIONS = ("play", "pause", "stop", "reset")
@@ -48,6 +50,8 @@ class Create:
     paused: bool = False
     encoding: str = "s16le"
     id: int | None = None
+    beat_events: str | None = None  # None, "beats" or "bars"
+    record: bool = False
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,7 @@ class Attach:
     encoding: str = "s16le"
     resume_from_seq: int | None = None
     id: int | None = None
+    beat_events: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,12 @@ class Prompts:
 
 
 @dataclass(frozen=True)
+class Trigger:
+    stinger: str
+    id: int | None = None
+
+
+@dataclass(frozen=True)
 class Control:
     action: str
     id: int | None = None
@@ -81,7 +92,7 @@ class Ping:
     id: int | None = None
 
 
-ClientMessage = Create | Attach | State | Prompts | Control | Ping
+ClientMessage = Create | Attach | State | Prompts | Control | Trigger | Ping
 
 
 def parse_client(text: str | bytes) -> ClientMessage:
@@ -124,6 +135,14 @@ def _encoding(data: dict, msg_id) -> str:
     return encoding
 
 
+def _beat_events(data: dict, msg_id) -> str | None:
+    value = data.get("beat_events", "none")
+    if value not in ("none", "beats", "bars"):
+        raise ProtocolError(f"beat_events must be none, beats or bars, got {value!r}",
+                            "beat_events", msg_id)
+    return None if value == "none" else value
+
+
 def _str(data: dict, key: str, msg_id, required: bool = False) -> str | None:
     value = data.get(key)
     if value is None:
@@ -154,11 +173,14 @@ def _create(data: dict, msg_id) -> Create:
     seed = data.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
         raise ProtocolError("'seed' must be a whole number >= 0", "seed", msg_id)
-    paused = data.get("paused", False)
-    if not isinstance(paused, bool):
-        raise ProtocolError("'paused' must be true or false", "paused", msg_id)
+    flags = {}
+    for key in ("paused", "record"):
+        flags[key] = data.get(key, False)
+        if not isinstance(flags[key], bool):
+            raise ProtocolError(f"'{key}' must be true or false", key, msg_id)
     return Create(scene, scene_yaml, _str(data, "engine", msg_id), seed,
-                  _values(data, "state", msg_id), paused, _encoding(data, msg_id), msg_id)
+                  _values(data, "state", msg_id), flags["paused"], _encoding(data, msg_id), msg_id,
+                  _beat_events(data, msg_id), flags["record"])
 
 
 def _attach(data: dict, msg_id) -> Attach:
@@ -168,7 +190,7 @@ def _attach(data: dict, msg_id) -> Attach:
         raise ProtocolError("'resume_from_seq' must be a whole number >= 0", "resume_from_seq",
                             msg_id)
     return Attach(_str(data, "session_id", msg_id, required=True), _encoding(data, msg_id),
-                  resume, msg_id)
+                  resume, msg_id, _beat_events(data, msg_id))
 
 
 def _state(data: dict, msg_id) -> State:
@@ -200,16 +222,27 @@ def _control(data: dict, msg_id) -> Control:
     return Control(action, msg_id)
 
 
+def _trigger(data: dict, msg_id) -> Trigger:
+    return Trigger(_str(data, "stinger", msg_id, required=True), msg_id)
+
+
 _PARSERS = {"create": _create, "attach": _attach, "state": _state, "prompts": _prompts,
-            "control": _control, "ping": lambda data, msg_id: Ping(msg_id)}
+            "control": _control, "trigger": _trigger, "ping": lambda data, msg_id: Ping(msg_id)}
 
 
 # ------------------------------------------------------------------ server messages
 def encode_audio(seq: int, stream_time: int, sample_rate: int, channels: int, encoding: str,
-                 pcm: bytes) -> bytes:
-    """A binary audio frame: the 32-byte header of docs/websocket-protocol.md + PCM."""
-    return HEADER.pack(MAGIC, VERSION, HEADER_SIZE, seq, stream_time, sample_rate, channels,
-                       ENCODINGS[encoding], 0) + pcm
+                 pcm: bytes, clock: tuple[float, float, int, int] | None = None) -> bytes:
+    """A binary audio frame (docs/websocket-protocol.md): the 32-byte base header, the
+    16-byte clock block when ``clock`` = (beat, bpm, beats per bar, beat unit) is given,
+    then the PCM."""
+    if clock is None:
+        return HEADER.pack(MAGIC, VERSION, HEADER_SIZE, seq, stream_time, sample_rate, channels,
+                           ENCODINGS[encoding], 0) + pcm
+    beat, bpm, per_bar, unit = clock
+    return (HEADER.pack(MAGIC, VERSION, HEADER_SIZE + CLOCK.size, seq, stream_time, sample_rate,
+                        channels, ENCODINGS[encoding], FLAG_CLOCK)
+            + CLOCK.pack(beat, bpm, per_bar, unit, 0) + pcm)
 
 
 @dataclass(frozen=True)
@@ -220,6 +253,10 @@ class AudioFrame:
     channels: int
     encoding: str
     pcm: bytes
+    beat: float | None = None  # beats since the session started, at the first sample
+    bpm: float | None = None
+    beats_per_bar: int | None = None
+    beat_unit: int | None = None
 
     @property
     def frames(self) -> int:
@@ -237,7 +274,12 @@ def decode_audio(data: bytes) -> AudioFrame:
         raise ProtocolError(f"unsupported frame version {version} / header size {size}", "frame")
     if encoding not in ENCODING_NAMES:
         raise ProtocolError(f"unknown encoding {encoding}", "frame")
-    return AudioFrame(seq, time, rate, channels, ENCODING_NAMES[encoding], bytes(data[size:]))
+    flags = HEADER.unpack_from(data)[-1]
+    clock: tuple = (None, None, None, None)
+    if flags & FLAG_CLOCK and size >= HEADER_SIZE + CLOCK.size:
+        clock = CLOCK.unpack_from(data, HEADER_SIZE)[:4]
+    return AudioFrame(seq, time, rate, channels, ENCODING_NAMES[encoding], bytes(data[size:]),
+                      *clock)
 
 
 def encode_json(message_type: str, /, **fields: Any) -> str:

@@ -66,10 +66,15 @@ class WebSocketServer:
         query = parse_qs(url.query).get("token", [None])[0]
         if token_ok(header, self.token) or (query and token_ok(f"Bearer {query}", self.token)):
             return None
+        self.runtime.metrics.error("websocket", "unauthenticated")
         return _http(http.HTTPStatus.UNAUTHORIZED, "missing or wrong bearer token\n")
 
     # ---------------------------------------------------------------------- session
     async def _handle(self, ws: ServerConnection) -> None:
+        with self.runtime.metrics.connected("websocket"):
+            await self._session(ws)
+
+    async def _session(self, ws: ServerConnection) -> None:
         try:
             first = await asyncio.wait_for(ws.recv(), FIRST_MESSAGE_TIMEOUT_S)
             message = P.parse_client(first)
@@ -101,14 +106,16 @@ class WebSocketServer:
         if isinstance(message, P.Create):
             session = self.runtime.create_session(
                 scene=message.scene, scene_yaml=message.scene_yaml, engine=message.engine,
-                seed=message.seed, state=message.state, paused=message.paused)
-            return self.runtime.subscribe(session.id), message.encoding
+                seed=message.seed, state=message.state, paused=message.paused,
+                record=message.record)
+            return self.runtime.subscribe(session.id, beats=message.beat_events), message.encoding
         if isinstance(message, P.Attach):
-            return self.runtime.subscribe(message.session_id, message.resume_from_seq), \
-                message.encoding
+            return self.runtime.subscribe(message.session_id, message.resume_from_seq,
+                                          message.beat_events), message.encoding
         raise InvalidArgument("the first message must be 'create' or 'attach'", "type")
 
     async def _refuse(self, ws: ServerConnection, exc: BaseException, id: int | None = None) -> None:
+        self.runtime.metrics.error("websocket", status.short_code(exc))
         with contextlib.suppress(ConnectionClosed):
             await ws.send(P.encode_error(status.public_message(exc), status.short_code(exc),
                                          status.field_of(exc), id))
@@ -140,9 +147,12 @@ class WebSocketServer:
                                                        blend=P.blend_list(item.weights,
                                                                           item.prompts)))
                     last_blend = blend
-                await self._send(ws, P.encode_audio(item.seq, item.stream_time, item.sample_rate,
-                                                    item.channels, encoding,
-                                                    item.encoded(encoding)))
+                clock = item.clock
+                await self._send(ws, P.encode_audio(
+                    item.seq, item.stream_time, item.sample_rate, item.channels, encoding,
+                    item.encoded(encoding), (clock.beat, clock.bpm, clock.beats_per_bar,
+                                             clock.beat_unit) if clock else None))
+                self.runtime.metrics.chunk_delivered("websocket")
             elif isinstance(item, SessionEvent):
                 await self._send(ws, event_json(item))
             else:
@@ -156,9 +166,11 @@ class WebSocketServer:
                 reply = P.encode_ack(message.id)
             except P.ProtocolError as exc:
                 reply = P.encode_error(str(exc), exc.code, exc.field, exc.id)
+                self.runtime.metrics.error("websocket", exc.code)
             except CadenzaError as exc:
                 reply = P.encode_error(status.public_message(exc), status.short_code(exc),
                                        status.field_of(exc), getattr(message, "id", None))
+                self.runtime.metrics.error("websocket", status.short_code(exc))
             if reply is not None:
                 sub.push_first(reply)
 
@@ -166,10 +178,13 @@ class WebSocketServer:
         rt = self.runtime
         if isinstance(message, P.State):
             rt.update_state(session_id, message.values)
+            rt.metrics.state_update("websocket")
         elif isinstance(message, P.Prompts):
             rt.set_prompts(session_id, message.prompts)
         elif isinstance(message, P.Control):
             rt.control(session_id, message.action)
+        elif isinstance(message, P.Trigger):
+            rt.trigger(session_id, message.stinger)
         elif isinstance(message, P.Ping):
             sub.push_first(P.encode_json("pong", id=message.id))
         else:
@@ -194,7 +209,18 @@ def session_json(session, listeners: int = 0, uptime: float = 0.0) -> dict:
                                               for n, p in blend.prompts.items()}) if blend else [],
         "underruns": session.counters.underruns, "listeners": listeners,
         "uptime_seconds": round(uptime, 3), "error": session.error or "",
+        "clock": clock_json(session.clock), "stingers": list(session.scene.stingers),
+        "recording": str(session.recorder.path) if session.recorder else "",
+        "heard_bpm": session.heard_bpm,
     }
+
+
+def clock_json(clock) -> dict | None:
+    if clock is None:
+        return None
+    return {"beat": round(clock.beat, 6), "bar": clock.bar, "beat_in_bar": clock.beat_in_bar,
+            "phase": round(clock.phase, 6), "bpm": round(clock.bpm, 4),
+            "beats_per_bar": clock.beats_per_bar, "beat_unit": clock.beat_unit}
 
 
 def event_json(event: SessionEvent) -> str:

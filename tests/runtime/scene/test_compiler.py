@@ -85,16 +85,18 @@ MISTAKES = [
      "scenes/test.yaml:15 mix[1].when: 'cvae' is not a value of enum biome (values: town, cave) "
      "(did you mean 'cave'?)"),
     ("bad duration", "default: 2s", "default: 2 parsecs",
-     "scenes/test.yaml:18 transitions.default: expected a duration such as 2s, 1.5s or 250ms, "
-     "got '2 parsecs'"),
+     "scenes/test.yaml:18 transitions.default: expected a duration such as 2s, 250ms, 4 beats "
+     "or 1 bar, got '2 parsecs'"),
     ("knob out of range", "temperature: 1.1", "temperature: 9",
      "scenes/test.yaml:20 knobs.temperature: temperature must be within [0, 3], got 9"),
     ("unknown knob", "temperature: 1.1", "temprature: 1.1",
      "scenes/test.yaml:20 knobs.temprature: unknown key 'temprature' (did you mean "
-     "'temperature'?); allowed: temperature, top_k, guidance, seed"),
+     "'temperature'?); allowed: temperature, top_k, guidance, bpm, density, brightness, scale, "
+     "mute_bass, mute_drums, only_bass_and_drums, seed"),
     ("unknown top-level key", "transitions:", "transitons:",
      "scenes/test.yaml:17 transitons: unknown key 'transitons' (did you mean 'transitions'?); "
-     "allowed: scene, description, engine, inputs, derived, prompts, mix, transitions, knobs"),
+     "allowed: scene, description, engine, time, inputs, derived, prompts, mix, transitions, "
+     "stingers, knobs"),
     ("latch without exit", '{enter: "danger > 0.7", exit: "danger < 0.5"}', '{enter: "danger > 0.7"}',
      "scenes/test.yaml:7 derived.in_combat: a hysteresis latch needs both 'enter' and 'exit' "
      "(missing 'exit')"),

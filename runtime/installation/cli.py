@@ -1,0 +1,87 @@
+"""The installation subcommands of `cadenza`: ``run`` and ``service install``.
+
+`add_parsers(sub)` registers them on the main parser (runtime/cli.py); the commands live
+here so the main CLI module stays a table of contents.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ..engines import create_engine
+    from ..logging_setup import configure
+    from .config import ConfigError, load_config
+    from .supervisor import run_installation
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(exc.report(), file=sys.stderr)
+        return 1
+    configure(args.log_format or config.log_format,
+              "debug" if args.verbose else config.log_level)
+    if args.check:
+        print(f"{config.path}: installation {config.name!r} is valid")
+        print(config.scene.summary())
+        for b in config.bindings:
+            silence = f", default after {b.silence_s:g}s of silence" if b.silence_s else ""
+            print(f"  source  {b.label} -> {b.input}{silence}")
+        return 0
+    create_engine(config.engine)  # fail now, with one clear line, if it cannot run here
+    return asyncio.run(run_installation(config))
+
+
+def cmd_service_install(args: argparse.Namespace) -> int:
+    from .config import ConfigError, load_config
+    from .service import UnitOptions, install_unit, next_steps, render_unit
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(exc.report(), file=sys.stderr)
+        return 1
+    options = UnitOptions(name=args.name or config.name, config=Path(args.config),
+                          user_unit=args.user, run_as=args.run_as,
+                          watchdog_s=args.watchdog)
+    if args.print:
+        sys.stdout.write(render_unit(options))
+        return 0
+    try:
+        path = install_unit(options, Path(args.unit_dir) if args.unit_dir else None)
+    except PermissionError as exc:
+        print(f"cadenza: cannot write the unit ({exc}); run as root, or use --user or "
+              f"--print", file=sys.stderr)
+        return 2
+    print(next_steps(path, args.user))
+    return 0
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run an installation from one config file (sensors, "
+                                   "sound card, recording; restarts and reloads by itself)")
+    p.add_argument("config", help="installation YAML (see docs/installations.md)")
+    p.add_argument("--log-format", choices=["text", "json"],
+                   help="override the file's log.format (json: one object per line)")
+    p.add_argument("--check", action="store_true",
+                   help="validate the config and its scene, print a summary, and exit")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("service", help="systemd integration for installations")
+    service_sub = p.add_subparsers(dest="service_command", required=True)
+    s = service_sub.add_parser("install", help="write a systemd unit that runs "
+                                               "`cadenza run CONFIG` with restart and watchdog")
+    s.add_argument("config", help="installation YAML")
+    s.add_argument("--user", action="store_true",
+                   help="a user unit (~/.config/systemd/user) instead of a system unit")
+    s.add_argument("--name", help="unit name suffix (default: the installation's name)")
+    s.add_argument("--run-as", help="User= for a system unit (who owns the sound card)")
+    s.add_argument("--watchdog", type=int, default=30, help="WatchdogSec (default 30)")
+    s.add_argument("--unit-dir", help="write the unit here instead of the systemd folder")
+    s.add_argument("--print", action="store_true", help="print the unit instead of writing it")
+    s.set_defaults(func=cmd_service_install)
+

@@ -1,0 +1,180 @@
+"""The console in a real browser (Debian's Chromium through Playwright) against a real
+`cadenza serve`: sessions, a slider, the live blend, the scene editor, gapless audio, and
+the token. Screenshots go to test-artifacts/console/."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import pytest
+
+from cadenza.sdk import Client
+
+from .helpers import cadenza_serve, wait_for
+
+RATE = 48_000
+MINIMAL_WITHOUT_LAST_LINE = """\
+# The smallest useful scene: one slider from calm to intense.
+scene: minimal
+inputs:
+  intensity: {type: number, min: 0, max: 1, default: 0.2}
+prompts:
+  calm:    "calm ambient piano"
+  intense: "fast energetic techno"
+mix:
+  calm:    "1 - intensity"
+"""
+TYPO_LINE = '  intense: "intensty"'  # an unknown input, typed key by key
+FIXED = """\
+# Same slider, a new style for the loud end: applied to the running session.
+scene: minimal
+inputs:
+  intensity: {type: number, min: 0, max: 1, default: 0.2}
+prompts:
+  calm:  "calm ambient piano"
+  storm: "fast aggressive drums, distorted bass"
+mix:
+  calm:  "1 - intensity"
+  storm: "intensity"
+transitions:
+  default: 1s
+"""
+
+
+def audio(page) -> dict:
+    return page.evaluate("window.cadenzaConsole && window.cadenzaConsole.audio()") or {}
+
+
+def test_console_drives_a_session_end_to_end(chromium, artifacts):
+    with cadenza_serve() as served, Client(served.grpc_address) as client:
+        context = chromium.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(served.console_url)
+        page.wait_for_selector("#create-session")
+        page.screenshot(path=artifacts / "01-sessions.png")
+
+        # Create a session from the sessions page: the page opens it and starts playing.
+        page.select_option("#create-scene", "minimal")
+        page.click("#create-session")
+        page.wait_for_url("**/#/s/*")
+        # (the page's CSP forbids eval, so poll with evaluate rather than wait_for_function)
+        session_id = wait_for(lambda: page.evaluate(
+            "window.cadenzaConsole && window.cadenzaConsole.sessionId"), what="the session page")
+        assert client.get_session(session_id).scene == "minimal"
+        wait_for(lambda: audio(page).get("samplesPlayed", 0) > RATE // 2, what="audio playing")
+        assert audio(page)["mode"] == "worklet"
+        before_chart = page.evaluate("window.cadenzaConsole.blendNow()")
+        assert before_chart["calm"] == pytest.approx(0.8, abs=0.02)
+        assert client.get_session(session_id).blend["intense"] == pytest.approx(0.2, abs=0.02)
+
+        # Move the slider with the keyboard, as a person would: both the server's blend
+        # (read back through the gRPC API) and the chart in the page follow.
+        page.focus("#input-intensity")
+        page.keyboard.press("End")
+        wait_for(lambda: client.get_session(session_id).blend.get("intense", 0) > 0.95,
+                 what="the session's blend (gRPC) moved to 'intense'")
+        assert client.get_session(session_id).inputs["intensity"] == 1.0
+        wait_for(lambda: page.evaluate("window.cadenzaConsole.blendNow()").get("intense", 0) > 0.95,
+                 what="the chart moved to 'intense'")
+        wait_for(lambda: "intense 100 %" in page.inner_text("#blend-legend"), what="the legend")
+        page.screenshot(path=artifacts / "02-slider-moved.png")
+
+        # Type an error into the scene editor: the compiler's error shows at its line.
+        page.fill("#scene-yaml", MINIMAL_WITHOUT_LAST_LINE)
+        page.focus("#scene-yaml")
+        page.keyboard.press("Control+End")
+        page.keyboard.type(TYPO_LINE)
+        line = MINIMAL_WITHOUT_LAST_LINE.count("\n") + 1
+        marker = page.wait_for_selector(f".gutter .ln.error[data-line='{line}']")
+        assert "unknown input 'intensty'" in marker.get_attribute("title")
+        issue = page.inner_text(f".issue.error[data-line='{line}']")
+        assert issue.startswith(f"minimal.yaml:{line} mix.intense:")
+        assert "did you mean 'intensity'" in issue
+        assert page.is_disabled("#apply-scene")
+        page.screenshot(path=artifacts / "03-editor-error.png")
+
+        # Fix it and apply it to the running session, watching the audio all along.
+        page.fill("#scene-yaml", FIXED)
+        page.wait_for_selector(".editor-status.good")
+        assert page.locator(".gutter .ln.error").count() == 0
+        start = audio(page)
+        assert start["gaps"] == 0
+        seq_before = client.get_session(session_id).seq
+        page.click("#apply-scene")
+        page.wait_for_selector(".editor-status.good:has-text('applied')")
+        samples = []
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline:
+            samples.append(audio(page)["samplesPlayed"])
+            time.sleep(0.2)
+        # The audio never stopped: the count of samples played rose between every two
+        # looks 200 ms apart, and the page saw no gap (underrun or missing frames).
+        assert all(b > a for a, b in itertools.pairwise(samples)), samples
+        info = client.get_session(session_id)
+        assert info.state == "playing" and info.seq > seq_before
+        assert info.scene == "minimal"
+        wait_for(lambda: client.get_session(session_id).blend.get("storm", 0) > 0.95,
+                 what="the new scene's blend")
+        assert "intense" not in client.get_session(session_id).blend
+        wait_for(lambda: page.evaluate("window.cadenzaConsole.blendNow()").get("storm", 0) > 0.95,
+                 what="the chart shows the new scene")
+        # At least 2 s more of audio, still without a gap.
+        wait_for(lambda: audio(page)["samplesPlayed"] - start["samplesPlayed"] >= 2 * RATE,
+                 what="2 s of audio after the apply")
+        end = audio(page)
+        assert end["gaps"] == 0 and end["streamGaps"] == 0, end
+        assert end["samplesPlayed"] >= 2 * RATE
+        page.screenshot(path=artifacts / "04-scene-applied.png")
+        print(f"\naudio in the browser: context {end['contextRate']} Hz (stream {RATE} Hz, "
+              f"resampled: {end['contextRate'] != RATE}), {end['samplesPlayed'] / RATE:.1f} s "
+              f"played, gaps {end['gaps']}, buffer {end['bufferedMs']:.0f} ms, latency "
+              f"{end['latencyMs']:.0f} ms")
+
+        # The sessions page lists it with its numbers; close it from there.
+        page.goto(served.console_url + "#/")
+        row = page.wait_for_selector(f"tr[data-session='{session_id}']")
+        assert "minimal" in row.inner_text() and "playing" in row.inner_text()
+        page.screenshot(path=artifacts / "05-sessions-list.png")
+        row.query_selector("button.danger").click()
+        page.wait_for_selector(f"tr[data-session='{session_id}']", state="detached")
+        assert session_id not in [s.session_id for s in client.sessions()]
+        assert not errors, errors
+        context.close()
+
+
+def test_the_page_asks_for_the_token_once(chromium, artifacts):
+    with cadenza_serve(token="s3cret-token") as served:
+        context = chromium.new_context(viewport={"width": 1000, "height": 700})
+        page = context.new_page()
+        response = page.goto(served.console_url)
+        assert response.status == 401
+        page.wait_for_selector("#login")
+        page.screenshot(path=artifacts / "06-token-asked.png")
+        page.fill("#token", "s3cret-token")
+        page.click("button[type=submit]")
+        page.wait_for_selector("#create-session")
+        # With the token stored, the page's WebSockets (API and audio bridge) get through.
+        page.select_option("#create-scene", "minimal")
+        page.click("#create-session")
+        page.wait_for_url("**/#/s/*")
+        wait_for(lambda: audio(page).get("samplesPlayed", 0) > RATE // 4, what="audio with a token")
+        # Asked once: a new page in the same browser goes straight to the console.
+        again = context.new_page()
+        response = again.goto(served.console_url)
+        assert response.status == 200
+        again.wait_for_selector("#create-session")
+        assert again.locator("#login").count() == 0
+        context.close()
+
+        # Another browser with a wrong token is refused, and told so.
+        other = chromium.new_context()
+        page = other.new_page()
+        page.goto(served.console_url)
+        page.fill("#token", "wrong")
+        page.click("button[type=submit]")
+        page.wait_for_selector("#refused:visible")
+        assert page.evaluate("document.location.hash") == ""
+        other.close()
