@@ -37,8 +37,8 @@ BUILD = ROOT / "sdk" / "unity" / "Tests~" / "build.sh"
 
 def start_server(lookahead: float) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cadenza.runtime.cli", "serve", "--grpc-port", "0", "--ws-port", "0",
-         "--lookahead", str(lookahead)],
+        [sys.executable, "-m", "cadenza.runtime.cli", "serve", "--console-port", "0",
+         "--grpc-port", "0", "--ws-port", "0", "--lookahead", str(lookahead)],
         stdout=subprocess.PIPE, stderr=None if os.environ.get("LATENCY_SERVER_LOG") else subprocess.DEVNULL,
         text=True)
     line = proc.stdout.readline()

@@ -31,8 +31,9 @@ SCENES = ("dungeon", "museum", "minimal")
 
 def start_server(lookahead: float) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cadenza.runtime.cli", "serve", "--grpc-port", "0", "--ws-port",
-         "0", "--lookahead", str(lookahead), "--max-sessions", "1024"],
+        [sys.executable, "-m", "cadenza.runtime.cli", "serve", "--console-port", "0",
+         "--grpc-port", "0", "--ws-port", "0", "--lookahead", str(lookahead),
+         "--max-sessions", "1024"],
         stdout=subprocess.PIPE, stderr=None if os.environ.get("LOAD_SERVER_LOG") else subprocess.DEVNULL,
         text=True)
     line = proc.stdout.readline()

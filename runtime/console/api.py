@@ -37,8 +37,8 @@ TRANSPORT = "console"  # the label of this API on /metrics
 
 
 class ConsoleApi:
-    OPS = ("hello", "sessions", "session", "create", "close", "control", "state", "validate",
-           "apply_scene", "scene_source")
+    OPS = ("hello", "sessions", "session", "create", "close", "control", "state", "trigger",
+           "validate", "apply_scene", "scene_source")
 
     def __init__(self, runtime: Runtime, bridge: Callable[[], Mapping[str, Any]] | None = None,
                  token_required: bool = False) -> None:
@@ -123,6 +123,10 @@ class ConsoleApi:
         self.runtime.metrics.state_update(TRANSPORT)
         return {"stream_time": session.stream_time}
 
+    def op_trigger(self, request: dict) -> dict:
+        session = self.runtime.trigger(_str(request, "session_id"), _str(request, "stinger"))
+        return {"stream_time": session.applies_at}
+
     def op_validate(self, request: dict) -> dict:
         issues, summary = self.runtime.validate_scene(
             _str(request, "yaml", empty=True), _str(request, "filename", required=False)
@@ -179,11 +183,21 @@ class ConsoleApi:
             "description": scene.description,
             "scene_yaml": scene.source,
             "filename": _basename(scene.file),
+            "stingers": [{"name": st.name, "play_at": st.play_at} for st in scene.stingers.values()],
+            "clock": _clock_json(session.clock),
         })
         return out
 
 
 # ------------------------------------------------------------------------ helpers
+def _clock_json(clock) -> dict | None:
+    if clock is None:
+        return None
+    return {"beat": round(clock.beat, 4), "bar": clock.bar, "beat_in_bar": clock.beat_in_bar,
+            "bpm": round(clock.bpm, 2), "beats_per_bar": clock.beats_per_bar,
+            "beat_unit": clock.beat_unit}
+
+
 def input_json(spec) -> dict:
     out: dict[str, Any] = {"name": spec.name, "type": spec.type, "default": spec.default}
     if spec.type == "number":

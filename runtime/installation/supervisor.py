@@ -121,6 +121,12 @@ class Installation:
         if action in ("play", "pause"):
             self._paused_by_control = action == "pause"
 
+    def trigger(self, stinger: str) -> None:
+        session = self.session
+        if session is None or not session.state.live:
+            raise FailedPrecondition("no live session (restarting)")
+        self.runtime.trigger(session.id, stinger)
+
     # --------------------------------------------------------------- lifecycle
     async def start(self) -> None:
         loop = asyncio.get_running_loop()

@@ -26,6 +26,8 @@ class CrossfadeEvaluator:
         self._first = True
 
     def __getattr__(self, name: str):
+        if name.startswith("__") or name == "evaluator":
+            raise AttributeError(name)  # no recursion while unpickling or copying
         return getattr(self.evaluator, name)
 
     def evaluate(self, targets, now: int, *args, **kwargs) -> Blend:

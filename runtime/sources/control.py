@@ -1,10 +1,9 @@
 """OSC control addresses: one table from address to what it does.
 
 So that TouchDesigner, Max or Ableton can drive a session, ``/cadenza/<verb>`` messages
-act on the installation's session. Adding an address is one line in `OSC_CONTROL`; e.g.
-the stinger trigger (musical-time issue) will be::
-
-    "/cadenza/trigger": lambda target, args: target.trigger(text_arg(args)),
+act on the installation's session: ``/cadenza/play``, ``/cadenza/pause``,
+``/cadenza/reset``, and ``/cadenza/trigger NAME`` (fire one of the scene's stingers).
+Adding an address is one line in `OSC_CONTROL`.
 
 A momentary button in those tools sends its address with 1 on press and 0 on release:
 a command whose first argument is 0 or false is therefore the release, and ignored.
@@ -23,6 +22,10 @@ from .binding import Command
 class ControlTarget(Protocol):
     def control(self, action: str) -> None:
         """Apply a lifecycle action (play, pause, reset) to the current session."""
+        ...
+
+    def trigger(self, stinger: str) -> None:
+        """Fire one of the current scene's stingers."""
         ...
 
 
@@ -44,6 +47,7 @@ OSC_CONTROL: Mapping[str, Handler] = MappingProxyType({
     "/cadenza/play": _action("play"),
     "/cadenza/pause": _action("pause"),
     "/cadenza/reset": _action("reset"),
+    "/cadenza/trigger": lambda target, args: target.trigger(text_arg(args)),
 })
 
 

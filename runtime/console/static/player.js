@@ -15,6 +15,12 @@ export function decodeAudio(buf) {
   const rate = v.getUint32(24, true);
   const channels = v.getUint8(28);
   const encoding = v.getUint8(29);
+  const flags = v.getUint16(30, true);
+  // The beat clock at the frame's first sample (header bit 0; docs/websocket-protocol.md).
+  const clock = flags & 1 && header >= 48
+    ? { beat: v.getFloat64(32, true), bpm: v.getFloat32(40, true),
+        beatsPerBar: v.getUint8(44), beatUnit: v.getUint8(45) }
+    : null;
   let pcm;
   if (encoding === 2) {
     pcm = new Float32Array(buf.slice(header));
@@ -28,7 +34,7 @@ export function decodeAudio(buf) {
     for (let i = 0; i < pcm.length; i++) stereo[2 * i] = stereo[2 * i + 1] = pcm[i];
     pcm = stereo;
   }
-  return { seq, streamTime, rate, frames: pcm.length / 2, pcm };
+  return { seq, streamTime, rate, frames: pcm.length / 2, pcm, clock };
 }
 
 // One session's stream over the bridge. Reconnects after a drop and resumes from the

@@ -5,14 +5,14 @@
 // method is optional. `update` gets the API's session detail, `bridge` every JSON message
 // of the WebSocket bridge (event kinds a panel does not know are simply ignored), `tick`
 // the stream second being heard, about 10 times a second. To add a panel -- the bar/beat
-// display and stinger buttons once musical time lands -- write one and list it in PANELS.
+// display and stinger buttons are one (musicPanel) -- write one and list it in PANELS.
 
 import { withToken } from "./api.js";
 import { BlendChart } from "./chart.js";
 import { SceneEditor } from "./editor.js";
 import { Bridge, Player } from "./player.js";
 
-export const PANELS = [transportPanel, inputsPanel, blendPanel, editorPanel];
+export const PANELS = [transportPanel, musicPanel, inputsPanel, blendPanel, editorPanel];
 
 const el = (tag, cls, text) => {
   const e = document.createElement(tag);
@@ -74,6 +74,54 @@ function transportPanel(ctx) {
       stats.textContent = `heard ${(a.samplesPlayed / a.streamRate).toFixed(1)} s · gaps ${a.gaps}` +
         ` · buffer ${a.bufferedMs.toFixed(0)} ms · latency ${a.latencyMs.toFixed(0)} ms · ` +
         `${(a.contextRate / 1000).toFixed(1)} kHz ${a.mode || ""} · ${ctx.streamStatus}`;
+    },
+  };
+}
+
+// ------------------------------------------------------------------- musical time
+// Where the music is heard on the beat grid (from the clock in every audio frame), and a
+// button per stinger of the scene.
+function musicPanel(ctx) {
+  const box = panel("Musical time", "panel-music");
+  const position = el("p", "beat-position", "bar – · beat –");
+  position.id = "beat-position";
+  const stingers = el("div", "buttons");
+  stingers.id = "stingers";
+  const last = el("p", "stats", "");
+  last.id = "stinger-status";
+  box.append(position, stingers, last);
+  let names = "";
+  return {
+    el: box, column: "left",
+    update(info) {
+      const list = (info.stingers || []).map((s) => s.name);
+      if (list.join() === names) return;
+      names = list.join();
+      stingers.replaceChildren(...(info.stingers || []).map((st) => {
+        const b = el("button", "", st.name);
+        b.dataset.stinger = st.name;
+        b.title = `plays on the next ${st.play_at}`;
+        b.addEventListener("click", () => ctx.api
+          .call("trigger", { session_id: ctx.sessionId, stinger: st.name })
+          .catch((e) => ctx.flash(e)));
+        return b;
+      }));
+      if (!list.length) stingers.append(el("span", "stats", "this scene has no stingers"));
+    },
+    bridge(msg) {
+      if (msg.type === "event" && msg.kind === "stinger") {
+        const at = ctx.beatAt(msg.at);
+        const where = at ? ` at bar ${at.bar + 1} beat ${at.beat + 1}` : "";
+        last.textContent = `${msg.stinger}: ${msg.status}${where}`;
+        ctx.lastStinger = { name: msg.stinger, status: msg.status, at: msg.at };
+      }
+    },
+    tick(now) {
+      const at = ctx.beatAt(now * ctx.rate);
+      if (!at) return;
+      position.textContent = `bar ${at.bar + 1} · beat ${at.beat + 1} of ${at.beatsPerBar}` +
+        ` · ${at.bpm.toFixed(1)} bpm`;
+      ctx.beatNow = at;
     },
   };
 }
@@ -269,9 +317,26 @@ export async function openSession(root, api, config, sessionId) {
   ctx.update(info);
   const scheme = location.protocol === "https:" || config.bridge.tls ? "wss" : "ws";
   const url = withToken(`${scheme}://${location.hostname}:${config.bridge.port}${config.bridge.path}`);
+  // Recent frames' beat clocks, to place any stream sample on the grid.
+  const clocks = [];
+  ctx.beatAt = (sample) => {
+    let c = null;
+    for (let i = clocks.length - 1; i >= 0; i--) {
+      if (clocks[i].streamTime <= sample) { c = clocks[i]; break; }
+    }
+    if (!c) return null;
+    const beat = c.beat + (sample - c.streamTime) * c.bpm / 60 / ctx.rate;
+    const whole = Math.floor(beat + 1e-6);
+    return { bar: Math.floor(whole / c.beatsPerBar), beat: whole % c.beatsPerBar,
+             beatsPerBar: c.beatsPerBar, bpm: c.bpm, position: beat };
+  };
   const bridge = new Bridge(url, sessionId, {
     audio: (frame) => {
       ctx.expected = frame.streamTime + frame.frames;
+      if (frame.clock) {
+        clocks.push({ streamTime: frame.streamTime, ...frame.clock });
+        if (clocks.length > 400) clocks.shift();
+      }
       ctx.player.push(frame.pcm);
     },
     message: (msg) => {
@@ -291,7 +356,8 @@ export async function openSession(root, api, config, sessionId) {
     for (const p of panels) p.tick?.(now);
   }, 100);
   window.cadenzaConsole = { sessionId, ctx, audio: ctx.audio, chart: () => ctx.chart,
-    blendNow: () => ctx.chart.current() };
+    blendNow: () => ctx.chart.current(), beatNow: () => ctx.beatNow || null,
+    lastStinger: () => ctx.lastStinger || null };
   return {
     close() {
       clearInterval(poll);

@@ -178,3 +178,59 @@ def test_the_page_asks_for_the_token_once(chromium, artifacts):
         page.wait_for_selector("#refused:visible")
         assert page.evaluate("document.location.hash") == ""
         other.close()
+
+
+def test_pause_is_not_a_gap_at_any_page_rate(chromium):
+    with cadenza_serve() as served:
+        context = chromium.new_context()
+        page = context.new_page()
+        page.goto(served.console_url + "?rate=22050")  # the page's AudioContext at 22.05 kHz
+        page.select_option("#create-scene", "dungeon")
+        page.click("#create-session")
+        wait_for(lambda: page.evaluate("window.cadenzaConsole && window.cadenzaConsole.sessionId"),
+                 what="the session page")
+        wait_for(lambda: audio(page).get("samplesPlayed", 0) > RATE // 2, what="audio playing")
+        assert audio(page)["contextRate"] == 22050
+        page.click("button[data-action=pause]")
+        wait_for(lambda: page.inner_text("#session-state") == "paused", what="paused")
+        wait_for(lambda: not audio(page)["running"], what="the buffer ran out")
+        time.sleep(0.5)
+        paused = audio(page)
+        page.click("button[data-action=play]")
+        wait_for(lambda: audio(page)["samplesPlayed"] > paused["samplesPlayed"] + RATE,
+                 what="1 s more after play")
+        page.click("button[data-action=reset]")
+        time.sleep(1.0)
+        end = audio(page)
+        assert end["gaps"] == 0 and end["streamGaps"] == 0, end
+        context.close()
+
+
+def test_the_session_page_shows_the_beat_and_fires_stingers(chromium, artifacts):
+    with cadenza_serve() as served, Client(served.grpc_address) as client:
+        page = chromium.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        page.goto(served.console_url)
+        page.wait_for_selector("#create-session")
+        page.select_option("#create-scene", "dungeon")
+        page.click("#create-session")
+        page.wait_for_url("**/#/s/*")
+        session_id = wait_for(lambda: page.evaluate(
+            "window.cadenzaConsole && window.cadenzaConsole.sessionId"), what="the session page")
+        first = wait_for(lambda: page.evaluate("window.cadenzaConsole.beatNow()"),
+                         what="the beat position")
+        # The display follows the music: the position moves on with the audio heard.
+        later = wait_for(lambda: (lambda b: b if b and b["position"] > first["position"] + 2
+                                  else None)(page.evaluate("window.cadenzaConsole.beatNow()")),
+                         what="two beats later")
+        assert later["beatsPerBar"] == 4 and later["bpm"] > 60
+        assert "bar " in page.inner_text("#beat-position")
+        # A button per stinger of the scene; a click schedules it on the server's grid.
+        names = page.eval_on_selector_all("#stingers button", "bs => bs.map(b => b.dataset.stinger)")
+        assert set(names) == {"hit", "level_up", "low_health"}
+        page.click('#stingers button[data-stinger="hit"]')
+        fired = wait_for(lambda: page.evaluate("window.cadenzaConsole.lastStinger()"),
+                         what="the stinger event")
+        assert fired["name"] == "hit" and fired["status"] == "scheduled"
+        assert "hit: scheduled at bar" in page.inner_text("#stinger-status")
+        assert client.get_session(session_id).state == "playing"
+        page.screenshot(path=artifacts / "07-musical-time.png")

@@ -77,7 +77,8 @@ def test_page_weight_stays_small():
 
 
 def test_unknown_paths_are_404(open_server):
-    for path in ("/nope", "/static/../server.py", "/static/login.html", "/static/"):
+    for path in ("/nope", "/static/../server.py", "/static/login.html", "/static/",
+                 "/static/__init__.py"):
         assert get(console(open_server) + path)[0] == 404, path
 
 

@@ -19,6 +19,8 @@ mix:
   crowd: "visitors / 100"
 transitions:
   default: {glide: 0.05s}
+stingers:
+  chime: {phrase: "rising bell", play_at: beat, cooldown: 0.5s}
 """
 
 

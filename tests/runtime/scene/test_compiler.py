@@ -92,7 +92,7 @@ MISTAKES = [
     ("unknown knob", "temperature: 1.1", "temprature: 1.1",
      "scenes/test.yaml:20 knobs.temprature: unknown key 'temprature' (did you mean "
      "'temperature'?); allowed: temperature, top_k, guidance, bpm, density, brightness, scale, "
-     "mute_bass, mute_drums, only_bass_and_drums, seed"),
+     "mute_bass, mute_drums, only_bass_and_drums, seed, conditioning"),
     ("unknown top-level key", "transitions:", "transitons:",
      "scenes/test.yaml:17 transitons: unknown key 'transitons' (did you mean 'transitions'?); "
      "allowed: scene, description, engine, time, inputs, derived, prompts, mix, transitions, "

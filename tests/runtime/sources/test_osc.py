@@ -78,3 +78,21 @@ def test_cadenza_control_addresses_pause_play_and_reset(running):
     assert running.call(lambda: session.state.value) == "playing"
     assert running.call(lambda: running.installation.router.sources[f"osc:{client._port}"].commands) == 3
     assert gapless(probe.chunks)  # pause and reset keep the stream's numbering gapless
+
+
+def test_cadenza_trigger_fires_a_stinger_over_osc(running):
+    probe, client = running.probe, running.client
+    probe.wait_for(lambda c: c.seq >= 2)
+    client.send_message("/cadenza/trigger", "chime")
+    client.send_message("/cadenza/trigger", "nope")  # logged and dropped, nothing breaks
+
+    def fired():
+        return [e for e in probe.events if e.kind == EventKind.STINGER]
+
+    with probe._cond:
+        assert probe._cond.wait_for(lambda: fired(), 5)
+    [event] = fired()
+    assert event.detail["stinger"] == "chime" and event.detail["status"] == "scheduled"
+    mark = probe.mark()
+    probe.wait_for(lambda c: True, after=mark + 3)
+    assert gapless(probe.chunks)

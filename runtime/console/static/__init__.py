@@ -1,0 +1,1 @@
+"""The console page's files (package data: HTML, CSS, ES modules). Not Python."""
