@@ -154,3 +154,29 @@ def test_a_recorded_grpc_session_replays_bit_identically(recording_server, tmp_p
     assert diff.returncode == 1
     assert "first difference at sample 123456 (2.572000 s)" in diff.stdout
     assert "blend there:" in diff.stdout and "bar " in diff.stdout
+
+
+def test_record_one_session_on_request(server, tmp_path, monkeypatch):
+    """Without --record, `record=True` at creation records that session (into ./recordings)."""
+    monkeypatch.chdir(tmp_path)
+    with Client(server.grpc_address) as client:
+        plain = client.create_session(scene="minimal")
+        recorded = client.create_session(scene="minimal", record=True)
+        assert plain.info().recording == ""
+        path = Path(recorded.info().recording)
+        assert path.parent.name == "recordings" and path.name == f"{recorded.id}.cadrec"
+        list(recorded.stream(seconds=0.5))
+        recorded.update(intensity=0.9)
+        recorded.close()
+        plain.close()
+    lines = [json.loads(line) for line in (tmp_path / "recordings" / path.name).read_text().splitlines()]
+    assert lines[0]["format"] == "cadenza-recording/1" and lines[0]["seed"] == recorded.created.seed
+    assert [line.get("type") for line in lines[1:-1]] == ["control", "state", "control"]
+    assert "end" in lines[-1]
+
+
+def test_engine_info_lists_unsupported_config(server):
+    with Client(server.grpc_address) as client:
+        info = client.engine_info()
+        assert info.unsupported_knobs == () and info.beat_grid
+        assert {"bpm", "scale", "mute_drums", "only_bass_and_drums"} <= set(info.knobs)
