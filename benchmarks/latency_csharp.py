@@ -24,29 +24,22 @@ import argparse
 import json
 import os
 import platform
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _serve import start_server as serve
+
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "sdk" / "unity" / "Tests~" / "build.sh"
 
 
 def start_server(lookahead: float) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cadenza.runtime.cli", "serve", "--console-port", "0",
-         "--grpc-port", "0", "--ws-port", "0", "--lookahead", str(lookahead)],
-        stdout=subprocess.PIPE, stderr=None if os.environ.get("LATENCY_SERVER_LOG") else subprocess.DEVNULL,
-        text=True)
-    line = proc.stdout.readline()
-    match = re.search(r"WebSocket (ws://\S+?),", line)
-    if not match:
-        proc.kill()
-        raise SystemExit(f"server did not start: {line!r}")
-    return proc, match.group(1)
+    served = serve(lookahead, log_env="LATENCY_SERVER_LOG")
+    return served.process, served.ws_url
 
 
 def cpu_name() -> str:

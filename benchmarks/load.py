@@ -18,7 +18,6 @@ import itertools
 import json
 import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -26,22 +25,15 @@ import time
 
 from cadenza.sdk.aio import AsyncClient
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _serve import start_server as serve
+
 SCENES = ("dungeon", "museum", "minimal")
 
 
 def start_server(lookahead: float) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cadenza.runtime.cli", "serve", "--console-port", "0",
-         "--grpc-port", "0", "--ws-port", "0", "--lookahead", str(lookahead),
-         "--max-sessions", "1024"],
-        stdout=subprocess.PIPE, stderr=None if os.environ.get("LOAD_SERVER_LOG") else subprocess.DEVNULL,
-        text=True)
-    line = proc.stdout.readline()
-    match = re.search(r"gRPC ([\d.]+:\d+)", line)
-    if not match:
-        proc.kill()
-        raise SystemExit(f"server did not start: {line!r}")
-    return proc, match.group(1)
+    served = serve(lookahead, "--max-sessions", "1024", log_env="LOAD_SERVER_LOG")
+    return served.process, served.grpc_address
 
 
 async def run_level(address: str, sessions: int, seconds: float) -> dict:

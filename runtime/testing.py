@@ -12,6 +12,7 @@ import numpy as np
 from .engines.base import EngineInfo, EngineOutput, Knobs, Prompt, StyleEmbedding
 from .session.chunk import Chunk, SessionEvent
 from .session.clock import ManualClock
+from .threads import ServiceThread
 
 __all__ = ["CollectingListener", "DelayedEngine", "FlakyEngine", "ManualClock", "ServerThread", "TcpProxy",
            "render_prompt"]
@@ -84,7 +85,7 @@ def render_prompt(engine, text: str, seconds: float, seed: int = 1,
     return np.concatenate(blocks)
 
 
-class ServerThread:
+class ServerThread(ServiceThread):
     """A real `cadenza serve` (gRPC + WebSocket on loopback, ephemeral ports) running on
     its own event loop in a background thread. For tests and embedding::
 
@@ -97,63 +98,31 @@ class ServerThread:
 
         self.options = options or ServeOptions(grpc_port=0, ws_port=0)
         self.build = build
-        self.server = None
-        self.loop = None
-        self._thread = None
+        super().__init__(self._make, name="cadenza-server", start_timeout=30.0)
 
-    def __enter__(self) -> ServerThread:
-        import asyncio
-        import threading
-
+    def _make(self):
         from .serve import Server
 
-        started = threading.Event()
-        failure: list[BaseException] = []
+        server = Server(self.options)
+        if self.build:
+            self.build(server)
+        return server
 
-        def run() -> None:
-            self.loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(self.loop)
-            try:
-                self.server = Server(self.options)
-                if self.build:
-                    self.build(self.server)
-                self.loop.run_until_complete(self.server.start())
-            except BaseException as exc:  # report start-up failures to the caller
-                failure.append(exc)
-                started.set()
-                return
-            started.set()
-            self.loop.run_forever()
-            self.loop.run_until_complete(self.server.stop())
-            self.loop.close()
-
-        self._thread = threading.Thread(target=run, name="cadenza-server", daemon=True)
-        self._thread.start()
-        started.wait(30)
-        if failure:
-            raise failure[0]
-        return self
-
-    def call(self, fn, *args, timeout: float = 10.0):
-        """Run ``fn(*args)`` on the server's event loop (e.g. to inspect the runtime)."""
-        import asyncio
-
-        async def wrapper():
-            return fn(*args)
-
-        return asyncio.run_coroutine_threadsafe(wrapper(), self.loop).result(timeout)
+    @property
+    def server(self):
+        return self.service
 
     @property
     def runtime(self):
-        return self.server.runtime
+        return self.service.runtime
 
     @property
     def grpc_port(self) -> int:
-        return self.server.grpc_port
+        return self.service.grpc_port
 
     @property
     def ws_port(self) -> int:
-        return self.server.ws_port
+        return self.service.ws_port
 
     @property
     def grpc_address(self) -> str:
@@ -162,12 +131,6 @@ class ServerThread:
     @property
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.ws_port}/v1/stream"
-
-    def __exit__(self, *exc) -> None:
-        if self.loop is not None:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-        if self._thread is not None:
-            self._thread.join(30)
 
 
 class TcpProxy:

@@ -13,15 +13,15 @@ import grpc
 from cadenza.v1 import runtime_pb2 as pb
 from cadenza.v1 import runtime_pb2_grpc as pb_grpc
 
-from .errors import RETRYABLE, CadenzaError
+from ._stream import StreamCursor
+from .errors import CadenzaError
 from .types import (
-    BEAT_EVENTS,
-    ENCODINGS,
     AudioChunk,
     EngineInfo,
     Event,
     SceneIssue,
     SessionInfo,
+    create_request,
     prompts_pb,
     state_pb,
 )
@@ -74,14 +74,7 @@ class Client:
                        state: Mapping[str, object] | None = None,
                        paused: bool = False, record: bool = False) -> Session:
         """Create a session from a served scene name (or inline ``scene_yaml``)."""
-        request = pb.CreateSessionRequest(engine=engine or "", paused=paused, record=record,
-                                          state=state_pb(state or {}))
-        if scene_yaml is not None:
-            request.scene_yaml = scene_yaml
-        else:
-            request.scene = scene or ""
-        if seed is not None:
-            request.seed = seed
+        request = create_request(scene, scene_yaml, engine, seed, state, paused, record)
         info = SessionInfo.from_pb(self._call("CreateSession", request))
         return Session(self, info.session_id, info)
 
@@ -181,47 +174,21 @@ class Session:
         next ``seq`` (the server re-sends what it still holds). Ends after ``seconds`` of
         audio, when the session ends, or when the caller stops iterating.
         """
-        if encoding not in ENCODINGS:
-            raise ValueError("encoding is 's16le' or 'f32le'")
-        next_seq = resume_from_seq if resume_from_seq is not None else self.next_seq
-        frames_left = None
-        retries = 0
+        cursor = StreamCursor(self, encoding, seconds, on_event, reconnect, max_retries,
+                              resume_from_seq, beat_events)
         while True:
-            attach = pb.Attach(session_id=self.id, encoding=ENCODINGS[encoding],
-                               beat_events=BEAT_EVENTS[beat_events])
-            if next_seq is not None:
-                attach.resume_from_seq = next_seq
-            call = self.client._stub.Stream(iter([pb.ClientMessage(attach=attach)]),
+            call = self.client._stub.Stream(iter([cursor.attach()]),
                                             metadata=self.client._metadata)
             try:
                 for message in call:
-                    kind = message.WhichOneof("message")
-                    if kind == "audio":
-                        chunk = AudioChunk.from_pb(message.audio)
-                        if next_seq is not None and chunk.seq < next_seq:
-                            continue  # already delivered before a reconnect
-                        next_seq = self.next_seq = chunk.seq + 1
-                        retries = 0
-                        if seconds is not None:
-                            if frames_left is None:
-                                frames_left = int(seconds * chunk.sample_rate)
-                            frames_left -= chunk.frames
+                    chunk = cursor.accept(message)
+                    if chunk is not None:
                         yield chunk
-                        if frames_left is not None and frames_left <= 0:
-                            return
-                    elif kind == "event":
-                        event = Event.from_pb(message.event)
-                        if on_event:
-                            on_event(event)
-                        if event.kind == "ended":
-                            return
+                    if cursor.done:
+                        return
                 return
             except grpc.RpcError as exc:
-                error = CadenzaError.from_rpc(exc)
-                if not reconnect or error.code not in RETRYABLE or retries >= max_retries:
-                    raise error from None
-                retries += 1
-                time.sleep(min(5.0, 0.2 * 2 ** (retries - 1)))
+                time.sleep(cursor.retry_after(exc))
             finally:
                 call.cancel()
 

@@ -212,3 +212,17 @@ def state_pb(values: Mapping[str, object]) -> dict[str, pb.Value]:
 
 def prompts_pb(prompts: Mapping[str, float]) -> list[pb.WeightedPrompt]:
     return [pb.WeightedPrompt(text=t, weight=float(w)) for t, w in prompts.items()]
+
+
+def create_request(scene: str | None, scene_yaml: str | None, engine: str | None,
+                   seed: int | None, state: Mapping[str, object] | None, paused: bool,
+                   record: bool) -> pb.CreateSessionRequest:
+    request = pb.CreateSessionRequest(engine=engine or "", paused=paused, record=record,
+                                      state=state_pb(state or {}))
+    if scene_yaml is not None:
+        request.scene_yaml = scene_yaml
+    else:
+        request.scene = scene or ""
+    if seed is not None:
+        request.seed = seed
+    return request

@@ -347,20 +347,8 @@ def test_scene_check_warns_about_config_an_engine_ignores(engine):
                         "knob 'mute_drums' is not supported by engine 'procedural'"]
 
 
-MODEL_LIKE = """\
-    scene: m
-    time: {{bpm: {bpm}}}
-    inputs:
-      fight: {{type: bool}}
-    prompts:
-      calm: "calm ambient pads, no drums, {bpm} bpm"
-      combat: "techno drums, {bpm} bpm"
-    mix:
-      calm: "0 if fight else 1"
-      combat: "1 if fight else 0"
-    transitions:
-      enter fight: {{at: bar, glide: 0}}
-    """
+# COMBAT with a scene clock (used by engines without a grid of their own).
+MODEL_LIKE = COMBAT.replace("    scene: q\n", "    scene: m\n    time: {{bpm: {bpm}}}\n")
 
 
 def test_model_engines_get_changes_early_by_their_latency(engine):
@@ -370,7 +358,7 @@ def test_model_engines_get_changes_early_by_their_latency(engine):
     from cadenza.runtime.testing import DelayedEngine
 
     delayed = DelayedEngine(engine, latency_blocks=4)  # 4 x 50 ms
-    compiled = scene(MODEL_LIKE, bpm=120)
+    compiled = scene(MODEL_LIKE, bpm=120, at="bar")
     calm, _ = run(delayed, compiled, {}, 10)
     changed, listener = run(delayed, compiled, {3.3: lambda s: s.update_state({"fight": True})}, 10)
     heard = int(np.argmax(np.any(np.abs(changed - calm) > 1e-4, axis=1)))

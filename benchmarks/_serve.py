@@ -1,0 +1,36 @@
+"""Start `cadenza serve` as its own process for a benchmark and read where it listens."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+
+
+@dataclass
+class Served:
+    process: subprocess.Popen
+    grpc_address: str  # host:port
+    ws_url: str
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+def start_server(lookahead: float, *extra: str, log_env: str = "BENCH_SERVER_LOG") -> Served:
+    """Ephemeral ports, console off; the server's log is shown when ``$log_env`` is set."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cadenza.runtime.cli", "serve", "--console-port", "0",
+         "--grpc-port", "0", "--ws-port", "0", "--lookahead", str(lookahead), *extra],
+        stdout=subprocess.PIPE, stderr=None if os.environ.get(log_env) else subprocess.DEVNULL,
+        text=True)
+    line = proc.stdout.readline()
+    grpc = re.search(r"gRPC ([\d.]+:\d+)", line)
+    ws = re.search(r"WebSocket (wss?://\S+?),", line)
+    if not grpc or not ws:
+        proc.kill()
+        raise SystemExit(f"server did not start: {line!r}")
+    return Served(proc, grpc.group(1), ws.group(1))

@@ -1,0 +1,76 @@
+"""The client side of one audio stream, shared by the sync and asyncio clients: what to
+attach with, which messages to hand out, when to stop, and how long to wait before a
+reconnect. No I/O here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import grpc
+
+from cadenza.v1 import runtime_pb2 as pb
+
+from .errors import RETRYABLE, CadenzaError
+from .types import BEAT_EVENTS, ENCODINGS, AudioChunk, Event
+
+
+class StreamCursor:
+    """Tracks a stream across reconnects: resumes from the next ``seq``, skips chunks
+    already handed out, stops after ``seconds`` of audio or at the session's end."""
+
+    def __init__(self, session, encoding: str, seconds: float | None,
+                 on_event: Callable[[Event], None] | None, reconnect: bool, max_retries: int,
+                 resume_from_seq: int | None, beat_events: str | None) -> None:
+        if encoding not in ENCODINGS:
+            raise ValueError("encoding is 's16le' or 'f32le'")
+        if beat_events not in BEAT_EVENTS:
+            raise ValueError("beat_events is None, 'beats' or 'bars'")
+        self.session = session
+        self.encoding = encoding
+        self.seconds = seconds
+        self.on_event = on_event
+        self.reconnect = reconnect
+        self.max_retries = max_retries
+        self.beat_events = beat_events
+        self.next_seq = resume_from_seq if resume_from_seq is not None else session.next_seq
+        self.frames_left: int | None = None
+        self.retries = 0
+        self.done = False
+
+    def attach(self) -> pb.ClientMessage:
+        attach = pb.Attach(session_id=self.session.id, encoding=ENCODINGS[self.encoding],
+                           beat_events=BEAT_EVENTS[self.beat_events])
+        if self.next_seq is not None:
+            attach.resume_from_seq = self.next_seq
+        return pb.ClientMessage(attach=attach)
+
+    def accept(self, message: pb.ServerMessage) -> AudioChunk | None:
+        """The chunk to hand out for ``message`` (None for anything else); sets ``done``
+        when the stream should end after it."""
+        kind = message.WhichOneof("message")
+        if kind == "audio":
+            chunk = AudioChunk.from_pb(message.audio)
+            if self.next_seq is not None and chunk.seq < self.next_seq:
+                return None  # already delivered before a reconnect
+            self.next_seq = self.session.next_seq = chunk.seq + 1
+            self.retries = 0
+            if self.seconds is not None:
+                if self.frames_left is None:
+                    self.frames_left = int(self.seconds * chunk.sample_rate)
+                self.frames_left -= chunk.frames
+                self.done = self.frames_left <= 0
+            return chunk
+        if kind == "event":
+            event = Event.from_pb(message.event)
+            if self.on_event:
+                self.on_event(event)
+            self.done = event.kind == "ended"
+        return None
+
+    def retry_after(self, exc: grpc.RpcError) -> float:
+        """Seconds to wait before reconnecting after ``exc``; raises when it is final."""
+        error = CadenzaError.from_rpc(exc)
+        if not self.reconnect or error.code not in RETRYABLE or self.retries >= self.max_retries:
+            raise error from None
+        self.retries += 1
+        return min(5.0, 0.2 * 2 ** (self.retries - 1))
