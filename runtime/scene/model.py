@@ -201,11 +201,6 @@ class Blend:
     switch: Switch | None = None  # a quantized change landing inside the coming block
     fired: tuple[str, ...] = ()  # stingers whose ``when`` condition rose at this evaluation
 
-    def same_mix(self, other: Blend | None, tolerance: float = 1e-3) -> bool:
-        if other is None or self.weights.keys() != other.weights.keys():
-            return False
-        return all(abs(w - other.weights[k]) <= tolerance for k, w in self.weights.items())
-
 
 @dataclass(frozen=True)
 class Scene:

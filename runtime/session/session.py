@@ -211,9 +211,6 @@ class Session:
             )
         return blend
 
-    def knobs(self, blend: Blend) -> Knobs:
-        return blend.knobs
-
     def make_chunk(self, pcm: np.ndarray, blend: Blend, weights: Mapping[str, float] | None = None,
                    clock: BeatClock | None = None) -> Chunk:
         weights = blend.weights if weights is None else weights
