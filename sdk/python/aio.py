@@ -10,6 +10,7 @@ import grpc
 from cadenza.v1 import runtime_pb2 as pb
 from cadenza.v1 import runtime_pb2_grpc as pb_grpc
 
+from ._channel import auth_metadata, open_channel
 from ._stream import StreamCursor
 from .client import ACTIONS
 from .errors import CadenzaError
@@ -32,13 +33,8 @@ class AsyncClient:
                  timeout: float = 10.0) -> None:
         self.address = address
         self.timeout = timeout
-        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
-        options = [("grpc.max_receive_message_length", 8 << 20)]
-        if tls:
-            creds = grpc.ssl_channel_credentials(root_certificates=root_certificates)
-            self._channel = grpc.aio.secure_channel(address, creds, options=options)
-        else:
-            self._channel = grpc.aio.insecure_channel(address, options=options)
+        self._metadata = auth_metadata(token)
+        self._channel = open_channel(grpc.aio, address, tls, root_certificates)
         self._stub = pb_grpc.RuntimeStub(self._channel)
 
     async def _call(self, method: str, request):
