@@ -59,10 +59,12 @@ import numpy as np
 from cadenza.runtime.session.chunk import Chunk
 from cadenza.runtime.sinks.device import DeviceSink
 sink = DeviceSink(device="default", margin_s=0.05, blocksize=512)
-sink.start()
 pcm = np.full((2400, 2), 0.25, np.float32)
+# Queue everything before the stream starts: the null device drains as fast as it can,
+# so pushing while it runs would race it (extra underruns on a loaded machine).
 for seq in range(10):
     sink.on_chunk(Chunk("s", seq, seq * 2400, pcm, 48000, {"a": 1.0}))
+sink.start()
 done = threading.Event()
 while sink.buffer.buffered and not done.wait(0.01):
     pass
