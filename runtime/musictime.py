@@ -18,12 +18,20 @@ QUANTA = ("immediate", "beat", "bar")
 
 @dataclass(frozen=True)
 class BeatClock:
+    """Beats are of the time signature's unit (eighths in 6/8) and ``bpm`` counts them;
+    bar lines fall on multiples of ``beats_per_bar``. `tempo` is the quarter-note tempo."""
+
     at: int  # stream sample this reading refers to
     beat: float  # beats since the session started, at ``at``
     bpm: float
     beats_per_bar: int = 4
     beat_unit: int = 4
     rate: int = SAMPLE_RATE
+
+    @property
+    def tempo(self) -> float:
+        """Quarter notes per minute (what prompts, the ``bpm`` knob and `time.bpm` say)."""
+        return self.bpm * 4.0 / self.beat_unit
 
     @property
     def samples_per_beat(self) -> float:

@@ -80,6 +80,10 @@ class Knobs:
     engine's own choice (for procedural: what the prompts say). ``extra`` carries
     engine-specific conditioning (e.g. MRT2 notes/drums). The seed is not here: it is
     fixed per session at `init_state`.
+
+    ``bpm`` counts quarter notes per minute whatever the meter (as DAWs and Lyria do).
+    ``meter`` is not a Lyria knob: it is the scene's time signature (beats per bar, beat
+    unit), which engines with their own beat grid play from their next bar line.
     """
 
     temperature: float | None = None
@@ -93,6 +97,7 @@ class Knobs:
     mute_drums: bool | None = None
     only_bass_and_drums: bool | None = None
     extra: Mapping[str, float] = field(default_factory=dict)
+    meter: tuple[int, int] | None = None
 
     def set_fields(self) -> list[str]:
         """Names of the knobs given a value (for "unsupported knob" reporting)."""
@@ -171,12 +176,28 @@ class Engine(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class GridPosition:
+    """Where an engine's own beat grid stands at the next sample it will generate.
+
+    ``beat`` counts beats of the meter's unit (eighths in 6/8) and bar lines fall on its
+    multiples of ``beats_per_bar``; ``bpm`` is in the same beats (twice the quarter-note
+    tempo in 6/8)."""
+
+    beat: float
+    bpm: float
+    beats_per_bar: int = 4
+    beat_unit: int = 4
+
+
 class BeatGrid(Protocol):
     """Optional: engines whose music follows an internal beat grid (``info.has_beat_grid``)
     report it, so the runtime's clock is the grid itself."""
 
-    def beat_clock(self, state: Any) -> tuple[float, float]:
-        """(beat position at the next sample to be generated, tempo in BPM)."""
+    def beat_clock(self, state: Any, style: np.ndarray | None = None,
+                   knobs: Knobs | None = None) -> GridPosition:
+        """The grid at the next sample to be generated; given the style and knobs of the
+        next block, at the tempo that block will play."""
         ...
 
 

@@ -259,7 +259,8 @@ class SceneEvaluator:
 
     # ------------------------------------------------------------------------- knobs
     def _knobs(self, env: Mapping[str, object]) -> Knobs:
-        values: dict[str, object] = {}
+        time = self.scene.time
+        values: dict[str, object] = {"meter": (time.beats_per_bar, time.beat_unit)}
         extra: dict[str, float] = {}
         for rule in self.scene.knobs:
             raw = rule.expr.fn(env)

@@ -12,6 +12,7 @@ of the loop, so it never waits behind audio longer than one engine call.
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 import time
 import uuid
@@ -24,6 +25,7 @@ from ..engines.base import Engine, EngineOutput, Knobs, StyleChange
 from ..errors import CadenzaError, NotFound
 from ..musictime import BeatClock
 from ..scene import Blend, Scene
+from ..scene.model import TimeSpec
 from .chunk import Chunk, EventKind
 from .clock import Clock, MonotonicClock
 from .lifecycle import SessionState
@@ -184,16 +186,21 @@ class GenerationLoop:
     def _clock(self, session: Session, style: np.ndarray | None = None,
                knobs: Knobs | None = None) -> BeatClock:
         """Where the next block starts on the beat grid: the engine's own grid when it has
-        one (exact; with the block's style, at the tempo it will play), else the session's
-        output-side clock at the scene's (or knob's) bpm."""
+        one (exact; with the block's style, at the tempo and meter it will play), else the
+        session's output-side clock at the scene's (or knob's) tempo and signature."""
         if self.engine.info.has_beat_grid:
-            beat, bpm = self.engine.beat_clock(  # type: ignore[attr-defined]
+            grid = self.engine.beat_clock(  # type: ignore[attr-defined]
                 session.engine_state, style, knobs)
-            return BeatClock(session.stream_time, beat, bpm, 4, 4, self.rate)
+            return BeatClock(session.stream_time, grid.beat, grid.bpm, grid.beats_per_bar,
+                             grid.beat_unit, self.rate)
+        time_spec = session.scene.time
         if session.clock is None:
-            time_spec = session.scene.time
-            session.clock = BeatClock(session.stream_time, 0.0, time_spec.bpm,
+            session.clock = BeatClock(session.stream_time, 0.0,
+                                      _unit_bpm(time_spec.bpm, time_spec.beat_unit),
                                       time_spec.beats_per_bar, time_spec.beat_unit, self.rate)
+        elif (session.clock.beats_per_bar, session.clock.beat_unit) != (
+                time_spec.beats_per_bar, time_spec.beat_unit):
+            session.clock = _new_meter(session.clock, time_spec, self.frames)
         return session.clock
 
     def _request(self, session: Session) -> BlockRequest:
@@ -315,8 +322,8 @@ class GenerationLoop:
             pcm = session.stingers.mix(pcm, session.stream_time)
             if request.clock is not None:
                 # Where the next block starts (the grid engines re-read theirs exactly).
-                bpm = None if self.engine.info.has_beat_grid else (
-                    request.knobs.bpm or session.scene.time.bpm)
+                bpm = None if self.engine.info.has_beat_grid else _unit_bpm(
+                    request.knobs.bpm or session.scene.time.bpm, request.clock.beat_unit)
                 session.clock = request.clock.advanced(len(pcm), bpm)
             chunk = session.make_chunk(pcm, request.blend, request.weights, request.clock)
             session.publish(chunk)
@@ -379,3 +386,22 @@ class GenerationLoop:
 
     def playing(self) -> Iterable[Session]:
         return (s for s in self.sessions.values() if s.state == SessionState.PLAYING)
+
+
+def _unit_bpm(tempo: float, beat_unit: int) -> float:
+    """Beats of the signature's unit per minute for a quarter-note tempo (6/8 at 120: 240)."""
+    return tempo * beat_unit / 4.0
+
+
+def _new_meter(clock: BeatClock, time_spec: TimeSpec, frames: int) -> BeatClock:
+    """A swapped-in scene's signature, for an output-side clock: taken at the first block
+    that starts on or just after a bar line (within one block of it), where the beat count
+    moves on to the next whole bar of the new meter; until then the old meter runs on."""
+    since_bar = clock.at - clock.sample_of(math.floor(clock.beat / clock.beats_per_bar + 1e-9)
+                                           * clock.beats_per_bar)
+    if since_bar >= frames:
+        return clock
+    beats, unit = time_spec.beats_per_bar, time_spec.beat_unit
+    beat = math.ceil(clock.beat * unit / clock.beat_unit / beats - 1e-9) * beats
+    return BeatClock(clock.at, float(beat), clock.bpm * unit / clock.beat_unit, beats, unit,
+                     clock.rate)

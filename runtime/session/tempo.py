@@ -37,7 +37,7 @@ class TempoMeter:
         if self.since < EVERY_S * rate or self.frames < WINDOW_S * rate * 0.9:
             return
         self.since = 0
-        nominal = chunk.clock.bpm if chunk.clock else 120.0
+        nominal = chunk.clock.tempo if chunk.clock else 120.0  # quarter notes, as heard
         heard = analysis.estimate_tempo(np.concatenate(self.blocks), rate, prior_bpm=nominal)
         if heard is None:
             return

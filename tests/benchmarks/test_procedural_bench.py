@@ -68,7 +68,7 @@ def test_procedural_session_with_changing_blend(benchmark, scenes_dir):
     print(f"\nprocedural sweeping blend: {realtime:.0f}x real time per session (one core)")
 
 
-@pytest.mark.parametrize("name", ["dungeon", "museum", "minimal"])
+@pytest.mark.parametrize("name", ["dungeon", "museum", "minimal", "tavern"])
 def test_scene_evaluation_per_update(benchmark, scenes_dir, name):
     """Validate one state update and evaluate the scene once (one block's worth)."""
     scene = load_scene(scenes_dir / f"{name}.yaml")

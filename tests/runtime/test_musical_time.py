@@ -378,3 +378,73 @@ def test_tempo_heard_is_reported_for_engines_without_a_grid(engine):
     assert tempo[-1]["clock_bpm"] == 120 and tempo[-1]["heard_bpm"] == pytest.approx(132, rel=0.02)
     assert tempo[-1]["drift_bpm"] == pytest.approx(12, abs=3)
     assert listener.chunks[-1].clock.bpm == 120  # the clock says what the scene says
+
+
+# ---------------------------------------------------------------------- other meters
+def test_a_waltz_change_lands_on_its_bar_line(engine):
+    """In 3/4 a bar-quantized change waits for a downbeat of the waltz (every three beats),
+    not of 4/4: heard exactly there, and the clock counts three beats to the bar."""
+    waltz = scene(COMBAT.replace("    scene: q\n", "    scene: w\n    time: {{signature: 3/4}}\n"),
+                  bpm=120, at="bar")
+    calm, _ = run(engine, waltz, {}, 10)
+    changed, listener = run(engine, waltz, {4.2: lambda s: s.update_state({"fight": True})}, 10)
+    heard = int(np.argmax(np.any(np.abs(changed - calm) > 1e-4, axis=1)))
+    clock = listener.chunks[0].clock
+    assert (clock.beats_per_bar, clock.beat_unit) == (3, 4)
+    assert heard == clock.boundary(int(4.2 * RATE), "bar") == int(4.5 * RATE)  # bar 3 at 120 bpm
+
+
+def test_six_eight_counts_eighths_at_twice_the_tempo(engine):
+    compiled = scene('scene: j\ntime: {{signature: 6/8}}\nprompts:\n  p: "folk, 100 bpm"\nmix:\n  p: 1\n')
+    _, listener = run(engine, compiled, {}, 3)
+    for chunk in listener.chunks:
+        clock = chunk.clock
+        assert (clock.beats_per_bar, clock.beat_unit) == (6, 8)
+        assert clock.bpm == pytest.approx(200) and clock.tempo == pytest.approx(100)
+        assert clock.beat == pytest.approx(chunk.stream_time / RATE * 200 / 60)
+
+
+def test_a_new_meter_starts_on_a_bar_line(engine):
+    """Swapping a 4/4 scene for a 3/4 one mid-session: the band finishes its 4/4 bar, the
+    waltz starts on that bar line, and the clock's bars stay whole across the change."""
+    four = scene('scene: a\nprompts:\n  p: "rock drums, 120 bpm"\nmix:\n  p: 1\n')
+    three = scene('scene: b\ntime: {{signature: 3/4}}\nprompts:\n  p: "rock drums, 120 bpm"\n'
+                  'mix:\n  p: 1\n')
+    _, listener = run(engine, four, {3.1: lambda s: s.swap_scene(three, 0.5)}, 12)
+    clocks = [c.clock for c in listener.chunks]
+    first = next(i for i, c in enumerate(clocks) if c.beats_per_bar == 3)
+    assert all(c.beats_per_bar == 4 for c in clocks[:first])
+    assert all(c.beats_per_bar == 3 for c in clocks[first:])
+    assert clocks[first].at == 4 * RATE  # the chunk that starts on the 4/4 bar line at 4 s
+    bar_lines = [s for c in clocks[first:] for s, _ in c.boundaries(c.at, c.at + 2400, 3.0)]
+    # Waltz bars every 1.5 s from the 4 s bar line on (the beat count jumped to a whole bar).
+    assert bar_lines[:4] == [int(RATE * t) for t in (4.0, 5.5, 7.0, 8.5)]
+
+
+def test_engines_without_a_grid_run_the_scenes_meter(engine):
+    from cadenza.runtime.testing import DelayedEngine
+
+    delayed = DelayedEngine(engine, latency_blocks=1)
+    compiled = scene('scene: t\ntime: {{bpm: 90, signature: 6/8}}\nprompts:\n  p: "folk"\nmix:\n'
+                     '  p: 1\n')
+    _, listener = run(delayed, compiled, {}, 2)
+    clock = listener.chunks[-1].clock
+    assert (clock.beats_per_bar, clock.beat_unit, clock.bpm, clock.tempo) == (6, 8, 180, 90)
+
+
+def test_a_swapped_meter_takes_over_the_scene_clock_at_a_bar_line(engine):
+    """Engines without a grid: the output-side clock takes a new signature at the first
+    block on or after its bar line, moving on to a whole bar of the new meter."""
+    from cadenza.runtime.testing import DelayedEngine
+
+    delayed = DelayedEngine(engine, latency_blocks=1)
+    four = scene('scene: a\ntime: {{bpm: 120}}\nprompts:\n  p: "folk"\nmix:\n  p: 1\n')
+    jig = scene('scene: b\ntime: {{bpm: 120, signature: 6/8}}\nprompts:\n  p: "folk"\nmix:\n'
+                '  p: 1\n')
+    _, listener = run(delayed, four, {2.9: lambda s: s.swap_scene(jig, 0.5)}, 6)
+    clocks = [c.clock for c in listener.chunks]
+    first = next(i for i, c in enumerate(clocks) if c.beat_unit == 8)
+    assert clocks[first].at == 4 * RATE  # the 4/4 bar line after the swap
+    assert clocks[first - 1].beats_per_bar == 4 and clocks[first - 1].bpm == 120
+    assert (clocks[first].beat, clocks[first].bpm, clocks[first].beats_per_bar) == (18.0, 240, 6)
+    assert clocks[-1].beat == pytest.approx(18 + (clocks[-1].at / RATE - 4) * 4)  # 4 eighths a second

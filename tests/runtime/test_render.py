@@ -20,6 +20,7 @@ CASES = {
     "dungeon": (48.0, (1.0, 7.0), (26.0, 33.0)),
     "museum": (44.0, (1.0, 5.5), (19.0, 25.0)),
     "minimal": (26.0, (2.0, 9.0), (14.0, 19.0)),
+    "tavern": (40.0, (1.0, 7.0), (22.0, 29.0)),
 }
 
 
@@ -85,6 +86,9 @@ def test_blend_over_time_follows_the_timeline(rendered, tmp_path):
         assert weight(12, "forest") > 0.9 and weight(40, "low_hp") > 0.1
     elif name == "museum":
         assert weight(3, "empty_room") > 0.5 and weight(24, "busy_room") > 0.1
+    elif name == "tavern":
+        assert weight(3, "quiet") > 0.9 and weight(25, "fight") > 0.5
+        assert weight(38, "late") > 0.8
     else:
         assert weight(5, "calm") == 1.0 and weight(18, "intense") == 1.0
 

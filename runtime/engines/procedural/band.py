@@ -1,8 +1,10 @@
 """The band's musical decisions: what each player plays on each sixteenth step.
 
-`Band.on_step` is called once per sixteenth, in order, with the exact sample at which
-the step sounds; it queues notes into the state's note banks. All randomness comes from
-the session's own generator, so a seed and a sequence of styles give the same music.
+`Band.on_step` is called once per sixteenth, in order, with the bar, the step inside the
+bar, the bar's `Meter` and the exact sample at which the step sounds; it queues notes
+into the state's note banks. All randomness comes from the session's own generator, so a
+seed and a sequence of styles give the same music. Common time (4/4) keeps the band's
+original grooves; other meters build theirs from the meter's pulses.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ import numpy as np
 from ...audio import SAMPLE_RATE
 from . import style as S
 from . import theory
+from .meter import Meter
 from .synth import DRUM_INDEX, PITCHED_INDEX, HitSpec, Sounding, Synth, ToneSpec
 from .tables import TableBank
 
-STEPS_PER_BAR = 16
-STEPS_PER_BEAT = 4
+STEPS_PER_BEAT = 4  # sixteenths per quarter note: the band's grid, whatever the meter
+COMMON = Meter(4, 4)
 KEY_ROOTS = (45, 47, 48, 50, 52, 53, 55)  # A2 B2 C3 D3 E3 F3 G3: the session's tonic
 
 
@@ -47,6 +50,7 @@ class Musician:
     arp_index: int = 0
     scale: int | None = None  # Lyria scale: pitch class of the major tonic, or None (free)
     pattern_style: np.ndarray | None = None  # the style the current patterns were made for
+    pattern_meter: Meter = COMMON  # the meter the current patterns and motif were made for
 
 
 @dataclass(frozen=True)
@@ -98,7 +102,8 @@ class Band:
         out.add(start, self.synth.hit(spec), len(PITCHED_INDEX) + DRUM_INDEX[kind], vel, pan)
 
     # ---------------------------------------------------------------- bar-level choices
-    def start_bar(self, m: Musician, bar: int, s: np.ndarray, rng: np.random.Generator) -> None:
+    def start_bar(self, m: Musician, bar: int, s: np.ndarray, rng: np.random.Generator,
+                  meter: Meter = COMMON) -> None:
         mode = s[S.INDEX["mode"]]
         tension = s[S.INDEX["tension"]]
         flipped = (m.major and mode < 0.42) or (not m.major and mode > 0.58)
@@ -120,17 +125,21 @@ class Band:
         # moved since it was made: a transition must be heard from its first bar.
         moved = m.pattern_style is None or float(np.max(np.abs(s - m.pattern_style)
                                                         / (S.HI - S.LO))) > 0.1
-        keep = m.patterns is not None and not moved and bar % 4 != 0 and rng.random() < 0.75
+        new_meter = meter != m.pattern_meter
+        keep = (m.patterns is not None and not moved and not new_meter and bar % 4 != 0
+                and rng.random() < 0.75)
         if not keep:
-            m.patterns = self._patterns(s, rng)
+            m.patterns = self._patterns(s, rng) if meter.common else self._metered(s, rng, meter)
             m.pattern_style = s.copy()
-        if bar % 2 == 0:
-            m.motif = self._motif(s, rng)
+        if bar % 2 == 0 or new_meter:
+            m.motif = self._motif(s, rng, meter)
+        m.pattern_meter = meter
 
     def _patterns(self, s: np.ndarray, rng: np.random.Generator) -> Patterns:
+        """Common time: the grooves the band was written with."""
         e = s[S.INDEX["energy"]]
         floor = s[S.INDEX["four_floor"]]
-        steps = np.arange(STEPS_PER_BAR)
+        steps = np.arange(COMMON.bar_steps)
         beat = steps % 4 == 0
         eighth = steps % 2 == 0
         four = beat.astype(float)
@@ -162,36 +171,81 @@ class Band:
             bass=_bernoulli(rng, bass_p), arp=arp_p > 0.5, lead=_bernoulli(rng, lead_p),
         )
 
-    def _motif(self, s: np.ndarray, rng: np.random.Generator) -> list[tuple[int, int]]:
+    def _metered(self, s: np.ndarray, rng: np.random.Generator, meter: Meter) -> Patterns:
+        """Any other meter: the same players, placed on the meter's pulses (a waltz's
+        kick on one and snare on two and three; 6/8's kick and snare a dotted quarter
+        apart; four-on-the-floor means a kick on every pulse)."""
+        e = s[S.INDEX["energy"]]
+        floor = s[S.INDEX["four_floor"]]
+        steps = np.arange(meter.bar_steps)
+        eighth = steps % 2 == 0
+        pulse = np.isin(steps, meter.pulse_starts)
+        strong = np.isin(steps, meter.strong_starts).astype(float)
+        back = np.isin(steps, meter.backbeats)
+        off = np.isin(steps, meter.offbeats)
+        before = np.isin(steps, [p - 2 for p in meter.pulse_starts if p >= 2])  # pickups
+        kick_p = floor * pulse + (1 - floor) * (strong + 0.25 * e * (before & ~pulse))
+        if e < 0.2:
+            kick_p = np.where(steps == 0, 0.9, 0.0)
+        last_back = steps == (meter.backbeats[-1] if meter.backbeats else -1)
+        snare_p = (last_back if e < 0.3 else back).astype(float)
+        snare_p += 0.18 * e * ((steps % 2 == 1) & ~np.isin(steps + 1, meter.pulse_starts))
+        if e < 0.3:
+            hats_p = np.where(pulse, 0.7, 0.0)
+        elif e < 0.62:
+            hats_p = np.where(eighth, 0.95, 0.05)
+        else:
+            hats_p = np.where(eighth, 1.0, 0.75)
+        open_p = floor * off * 0.8
+        if e < 0.3:
+            bass_p = np.where(steps == 0, 1.0, 0.0) + 0.3 * (strong * (steps > 0))
+        elif e < 0.65:
+            bass_p = strong + 0.6 * (pulse & (strong == 0)) + 0.3 * (off & ~pulse)
+        else:
+            bass_p = np.where(eighth, 0.9, 0.25)
+        bass_p = (1 - 0.7 * floor) * bass_p + 0.7 * floor * off
+        arp_p = np.where(eighth, 1.0, 1.0 if e > 0.45 else 0.0)
+        lead_p = np.where(eighth, 0.25 + 0.6 * e, 0.12 * e) + 0.3 * strong
+        return Patterns(
+            kick=_bernoulli(rng, kick_p), snare=_bernoulli(rng, snare_p),
+            hats=_bernoulli(rng, hats_p), open_hats=_bernoulli(rng, open_p),
+            bass=_bernoulli(rng, bass_p), arp=arp_p > 0.5, lead=_bernoulli(rng, lead_p),
+        )
+
+    def _motif(self, s: np.ndarray, rng: np.random.Generator,
+               meter: Meter = COMMON) -> list[tuple[int, int]]:
         """A two-bar rhythm with scale-step moves; bars repeat it so melodies have shape."""
         e = s[S.INDEX["energy"]]
         motif = []
-        for step in range(2 * STEPS_PER_BAR):
-            p = (0.55 if step % 8 == 0 else 0.3 if step % 2 == 0 else 0.06) * (0.4 + e)
+        strong = set(meter.strong_starts)
+        for step in range(2 * meter.bar_steps):
+            accent = step % 8 == 0 if meter.common else step % meter.bar_steps in strong
+            p = (0.55 if accent else 0.3 if step % 2 == 0 else 0.06) * (0.4 + e)
             if rng.random() < p:
                 motif.append((step, int(rng.integers(-2, 3))))
         return motif or [(0, 0)]
 
     # --------------------------------------------------------------- step-level playing
-    def on_step(self, m: Musician, step: int, start: int, step_samples: float, s: np.ndarray,
-                sampling: Sampling, rng: np.random.Generator, out: Sounding) -> None:
-        """Queue the notes that begin at sixteenth ``step`` (sounding at sample ``start``)."""
-        bar, sib = divmod(step, STEPS_PER_BAR)
+    def on_step(self, m: Musician, bar: int, sib: int, meter: Meter, start: int,
+                step_samples: float, s: np.ndarray, sampling: Sampling,
+                rng: np.random.Generator, out: Sounding) -> None:
+        """Queue the notes that begin at sixteenth ``sib`` of ``bar`` (sounding at sample
+        ``start``); bars are in ``meter``."""
         if sib == 0 or m.patterns is None:
-            self.start_bar(m, bar, s, rng)
+            self.start_bar(m, bar, s, rng, meter)
         p = m.patterns
         assert p is not None
         e = float(s[S.INDEX["energy"]])
         bright = float(s[S.INDEX["brightness"]])
-        beat = step_samples * STEPS_PER_BEAT
+        bar_steps, middle = meter.bar_steps, meter.middle
 
-        fill = bar % 4 == 3 and sib >= 12 and e > 0.55
+        fill = bar % 4 == 3 and sib >= bar_steps - 4 and e > 0.55
         space = float(s[S.INDEX["space"]])
         if p.kick[sib] and s[S.INDEX["kick"]] > 0.02:
             self._hit(out, start, "kick", 0.9 + 0.1 * (sib == 0), 0.0,
                       0.16 + 0.3 * space * (1 - e), pitch=0.8 + 0.3 * bright)
         if (p.snare[sib] or (fill and rng.random() < 0.7)) and s[S.INDEX["snare"]] > 0.02:
-            ghost = sib not in (4, 12)
+            ghost = sib not in ((4, 12) if meter.common else meter.backbeats)
             self._hit(out, start, "snare", 0.45 if ghost else 1.0, -0.05, 0.09 + 0.12 * space,
                       clap=float(s[S.INDEX["four_floor"]]) * 0.8,
                       variant=int(rng.integers(0, 8)))
@@ -203,11 +257,13 @@ class Band:
 
         if p.bass[sib] and s[S.INDEX["bass"]] > 0.02:
             self._bass(m, sib, start, step_samples, s, rng, out)
-        if (sib == 0 or (sib == 8 and e > 0.6)) and s[S.INDEX["pad"]] > 0.02:
-            self._pad(m, start, beat * (4 if sib == 0 and e <= 0.6 else 2), s, out)
+        if (sib == 0 or (sib == middle and e > 0.6)) and s[S.INDEX["pad"]] > 0.02:
+            # A chord per bar, restruck at the middle pulse when the energy is up.
+            steps = bar_steps if e <= 0.6 else middle if sib == 0 else bar_steps - middle
+            self._pad(m, start, step_samples * steps, s, out)
         if p.arp[sib] and s[S.INDEX["arp"]] > 0.02:
             self._arp(m, start, step_samples, s, out)
-        motif_step = (bar % 2) * STEPS_PER_BAR + sib
+        motif_step = (bar % 2) * bar_steps + sib
         for mstep, move in m.motif:
             if mstep == motif_step and s[S.INDEX["lead"]] > 0.02:
                 self._lead(m, sib, move, start, step_samples, s, sampling, rng, out)

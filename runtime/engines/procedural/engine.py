@@ -1,13 +1,15 @@
 """`procedural`: a small generative band in numpy, the engine that runs everywhere.
 
 48 kHz stereo float32, deterministic for a seed, continuous across blocks. Each session's
-state carries its musical time (tempo, beat position, sixteenth counter), harmony, the
-notes still sounding and the effect tails; audio is produced one native block at a time,
-so any call size that is a multiple of the block gives identical samples.
+state carries its musical time (tempo, beat position, sixteenth counter, bar and meter),
+harmony, the notes still sounding and the effect tails; audio is produced one native
+block at a time, so any call size that is a multiple of the block gives identical samples.
+The meter comes from `Knobs.meter` (the scene's time signature) and changes on a bar line.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -21,6 +23,7 @@ from ..base import (
     SCALES,
     EngineInfo,
     EngineOutput,
+    GridPosition,
     Knobs,
     Prompt,
     StyleChange,
@@ -28,8 +31,9 @@ from ..base import (
 )
 from . import lexicon, theory
 from . import style as S
-from .band import KEY_ROOTS, STEPS_PER_BEAT, Band, Musician, Sampling
+from .band import COMMON, KEY_ROOTS, STEPS_PER_BEAT, Band, Musician, Sampling
 from .effects import ReverbState, ToneState, reverb, soft_clip, tone
+from .meter import Meter
 from .synth import BUSES, DRUM_KINDS, PITCHED_VOICES, Sounding, Synth, ToneSpec
 from .tables import TableBank, noise_tables
 
@@ -53,10 +57,16 @@ class ProceduralState:
     reverb: ReverbState
     tone: ToneState = field(default_factory=ToneState)
     sample: int = 0  # samples produced so far
-    beat: float = 0.0  # musical time in beats (continuous across tempo changes)
+    beat: float = 0.0  # musical time in quarter notes (continuous across tempo changes)
     step: int = 0  # next sixteenth to play
+    bar: int = -1  # the bar being played (-1: none yet)
+    bar_step: int = 0  # the sixteenth on which that bar started
+    meter: Meter = COMMON  # that bar's meter
+    next_meter: Meter | None = None  # the scene's meter, played from the next bar line
+    beat_offset: float = 0.0  # grid beats minus quarter notes * meter.beats_per_quarter
     style: np.ndarray | None = None  # the gliding style actually heard
     gains: np.ndarray = field(default_factory=lambda: np.zeros(BUSES))
+
 
     @property
     def bpm(self) -> float:
@@ -111,18 +121,26 @@ class ProceduralEngine:
         )
 
     def beat_clock(self, state: ProceduralState, style: np.ndarray | None = None,
-                   knobs: Knobs | None = None) -> tuple[float, float]:
-        """(beat position of the next sample to be generated, tempo of the next block in
-        BPM): the band's own grid, so the runtime's musical clock is exact. Given the
-        style and knobs the next block will get, the tempo is the one it will play at
-        (after one step of glide)."""
-        if style is None:
-            return state.beat, state.bpm
-        target = self._target_tempo(style, knobs or Knobs())
-        if state.style is None or self.glide_s <= 0:
-            return state.beat, target
-        step = (S.HI[0] - S.LO[0]) * (self.block_frames / (self.glide_s * SAMPLE_RATE))
-        return state.beat, float(state.bpm + np.clip(target - state.bpm, -step, step))
+                   knobs: Knobs | None = None) -> GridPosition:
+        """The band's own grid at the next sample to be generated, so the runtime's
+        musical clock is exact: beats of the meter's unit, bar lines on its multiples.
+        Given the style and knobs the next block will get, the tempo is the one it will
+        play at (after one step of glide)."""
+        meter, offset = state.meter, state.beat_offset
+        if _bar_line_next(state):  # the next sample starts a bar: in the meter it will have
+            meter = Meter(*knobs.meter) if knobs and knobs.meter else (state.next_meter or meter)
+            offset = _offset_for(state, meter)
+        tempo = state.bpm
+        if style is not None:
+            target = self._target_tempo(style, knobs or Knobs())
+            if state.style is None or self.glide_s <= 0:
+                tempo = target
+            else:
+                step = (S.HI[0] - S.LO[0]) * (self.block_frames / (self.glide_s * SAMPLE_RATE))
+                tempo = float(state.bpm + np.clip(target - state.bpm, -step, step))
+        per_quarter = meter.beats_per_quarter
+        return GridPosition(state.beat * per_quarter + offset, tempo * per_quarter,
+                            meter.beats, meter.unit)
 
     @staticmethod
     def _target_tempo(style: np.ndarray, knob: Knobs) -> float:
@@ -193,6 +211,8 @@ class ProceduralEngine:
     @staticmethod
     def _target(state: ProceduralState, style: np.ndarray, knob: Knobs) -> np.ndarray:
         state.musician.scale = SCALES.index(knob.scale) if knob.scale in SCALES else None
+        if knob.meter is not None:
+            state.next_meter = Meter(*knob.meter)
         return _with_knobs(_guided(np.array(style, dtype=np.float64), knob.guidance), knob)
 
     # -------------------------------------------------------------------- one block
@@ -269,14 +289,29 @@ class ProceduralEngine:
         end_beat = beat + (stop - start) / samples_per_beat
         swing = s[S.INDEX["swing"]]
         while True:
-            onset = (st.step + (swing if st.step % 2 else 0.0)) / STEPS_PER_BEAT
+            new_bar = st.bar < 0 or st.step - st.bar_step >= st.meter.bar_steps
+            sib = 0 if new_bar else st.step - st.bar_step
+            onset = (st.step + (swing if sib % 2 else 0.0)) / STEPS_PER_BEAT
             if onset >= end_beat - 1e-9:
                 break
+            if new_bar:
+                self._next_bar(st)
             offset = start + max(0, round((onset - beat) * samples_per_beat))
-            self.band.on_step(st.musician, st.step, st.sample + offset, step_samples, s,
-                              seg.sampling, st.rng, st.sounding)
+            self.band.on_step(st.musician, st.bar, sib, st.meter, st.sample + offset,
+                              step_samples, s, seg.sampling, st.rng, st.sounding)
             st.step += 1
         return end_beat
+
+    @staticmethod
+    def _next_bar(st: ProceduralState) -> None:
+        """Start a bar at sixteenth ``st.step``, in the scene's meter if it changed. The
+        grid's beat count then jumps to the next multiple of the new bar length, so bar
+        numbers stay whole (the clock says so: it is never bent to hide the change)."""
+        meter = st.next_meter or st.meter
+        st.beat_offset = _offset_for(st, meter)
+        st.meter = meter
+        st.bar += 1
+        st.bar_step = st.step
 
     @staticmethod
     def _gains(s: np.ndarray) -> np.ndarray:
@@ -285,6 +320,25 @@ class ProceduralEngine:
         pitched = s[_PITCHED_LEVELS] ** 1.5 * _PITCHED_GAIN
         drums = s[_DRUM_LEVELS] ** 1.5 * _DRUM_GAIN * (0.6 + 0.4 * s[S.INDEX["energy"]])
         return np.concatenate([pitched, drums]) * master
+
+
+def _bar_line_next(st: ProceduralState) -> bool:
+    """Whether the next sample to be generated is the downbeat of a bar not begun yet."""
+    if st.bar >= 0 and st.step - st.bar_step < st.meter.bar_steps:
+        return False
+    return st.step / STEPS_PER_BEAT <= st.beat + 1e-6
+
+
+def _offset_for(st: ProceduralState, meter: Meter) -> float:
+    """`ProceduralState.beat_offset` once ``meter`` starts a bar at sixteenth ``st.step``:
+    unchanged for the same meter; else the grid's beat count moves on to the next whole
+    bar of the new meter (its bar numbers stay whole)."""
+    if meter == st.meter:
+        return st.beat_offset
+    quarters = st.step / STEPS_PER_BEAT
+    old = quarters * st.meter.beats_per_quarter + st.beat_offset
+    downbeat = math.ceil(old / meter.beats - 1e-9) * meter.beats
+    return downbeat - quarters * meter.beats_per_quarter
 
 
 @dataclass

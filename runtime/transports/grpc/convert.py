@@ -138,6 +138,7 @@ def event_pb(event: SessionEvent) -> pb.Event:
     elif event.kind == EventKind.TEMPO:
         msg.heard_bpm = float(d.get("heard_bpm", 0.0))
         msg.clock.bpm = float(d.get("clock_bpm", 0.0))
+        msg.clock.beat_unit = 4  # tempos compare in quarter notes whatever the signature
     return msg
 
 
