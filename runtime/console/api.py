@@ -38,7 +38,7 @@ TRANSPORT = "console"  # the label of this API on /metrics
 
 class ConsoleApi:
     OPS = ("hello", "sessions", "session", "create", "close", "control", "state", "trigger",
-           "validate", "apply_scene", "scene_source")
+           "prompts", "validate", "apply_scene", "scene_source")
 
     def __init__(self, runtime: Runtime, bridge: Callable[[], Mapping[str, Any]] | None = None,
                  token_required: bool = False) -> None:
@@ -127,6 +127,13 @@ class ConsoleApi:
         session = self.runtime.trigger(_str(request, "session_id"), _str(request, "stinger"))
         return {"stream_time": session.applies_at}
 
+    def op_prompts(self, request: dict) -> dict:
+        """Direct weighted prompts, bypassing the scene's mix (as SetPrompts); ``{}``
+        hands the music back to the scene. Returns the words the engine did not know."""
+        unknown = self.runtime.set_prompts(_str(request, "session_id"),
+                                           _mapping(request, "weights"))
+        return {"unknown_words": unknown}
+
     def op_validate(self, request: dict) -> dict:
         issues, summary = self.runtime.validate_scene(
             _str(request, "yaml", empty=True), _str(request, "filename", required=False)
@@ -185,6 +192,7 @@ class ConsoleApi:
             "filename": _basename(scene.file),
             "stingers": [{"name": st.name, "play_at": st.play_at} for st in scene.stingers.values()],
             "clock": _clock_json(session.clock),
+            "direct_prompts": dict(session.override) if session.override else None,
         })
         return out
 

@@ -12,7 +12,8 @@ import { BlendChart } from "./chart.js";
 import { SceneEditor } from "./editor.js";
 import { Bridge, Player } from "./player.js";
 
-export const PANELS = [transportPanel, musicPanel, inputsPanel, blendPanel, editorPanel];
+export const PANELS = [transportPanel, musicPanel, inputsPanel, promptsPanel, blendPanel,
+  editorPanel];
 
 const el = (tag, cls, text) => {
   const e = document.createElement(tag);
@@ -198,6 +199,82 @@ function inputsPanel(ctx) {
       for (const [name, c] of controls) {
         if (now - c.touched > 1500 && name in info.inputs) c.set(info.inputs[name]);
       }
+    },
+  };
+}
+
+// ------------------------------------------------------------------ direct prompts
+// Audition prompts by ear: weighted text prompts that bypass the scene's mix (the API's
+// SetPrompts; the scene's knobs still apply), then hand the music back to the scene.
+// Starts from the scene's prompts at their current weights.
+function promptsPanel(ctx) {
+  const box = panel("Direct prompts", "panel-prompts");
+  const rows = el("div", "prompt-rows");
+  rows.id = "prompt-rows";
+  const buttons = el("div", "buttons");
+  const add = el("button", "small", "Add prompt");
+  const apply = el("button", "primary", "Apply prompts");
+  apply.id = "apply-prompts";
+  const back = el("button", "", "Back to the scene");
+  back.id = "scene-steers";
+  const status = el("p", "stats");
+  status.id = "prompts-status";
+  buttons.append(add, apply, back);
+  box.append(rows, buttons, status);
+  const row = (text = "", weight = 1) => {
+    const line = el("div", "prompt-row");
+    const t = el("input", "prompt-text");
+    t.type = "text";
+    t.value = text;
+    t.placeholder = "e.g. dark ambient drones";
+    t.maxLength = 500;
+    const w = el("input", "prompt-weight");
+    w.type = "number";
+    Object.assign(w, { min: 0, max: 10, step: 0.05, value: weight });
+    const drop = el("button", "small", "×");
+    drop.title = "remove";
+    drop.addEventListener("click", () => line.remove());
+    line.append(t, w, drop);
+    rows.append(line);
+    return line;
+  };
+  add.addEventListener("click", () => row().querySelector("input").focus());
+  const send = (weights) => ctx.api.call("prompts", { session_id: ctx.sessionId, weights })
+    .then((result) => {
+      const unknown = Object.entries(result.unknown_words || {})
+        .map(([text, words]) => `"${text}": ${words.join(", ")}`);
+      ctx.unknownWords = unknown;
+      return ctx.api.call("session", { session_id: ctx.sessionId }).then(ctx.update);
+    }, ctx.flash);
+  apply.addEventListener("click", () => {
+    const weights = {};
+    for (const line of rows.children) {
+      const [t, w] = line.querySelectorAll("input");
+      if (t.value.trim()) weights[t.value.trim()] = Number(w.value) || 0;
+    }
+    send(weights);
+  });
+  back.addEventListener("click", () => send({}));
+  let filled = false;
+  return {
+    el: box, column: "left",
+    update(info) {
+      const direct = info.direct_prompts;
+      back.disabled = !direct;
+      const unknown = ctx.unknownWords && ctx.unknownWords.length
+        ? ` Words the engine does not know: ${ctx.unknownWords.join("; ")}.` : "";
+      status.textContent = direct
+        ? `Direct prompts steer the music (${Object.values(direct).filter((w) => w > 0).length} sounding).${unknown}`
+        : "The scene steers the music.";
+      status.dataset.steering = direct ? "prompts" : "scene";
+      if (filled) return;
+      filled = true;
+      const weights = Object.fromEntries((info.blend || []).map((b) => [b.name, b.weight]));
+      const start = direct ? Object.entries(direct)
+        : Object.entries(info.prompts || {}).filter(([, text]) => !text.startsWith("audio:"))
+          .map(([name, text]) => [text, weights[name] || 0]);
+      for (const [text, weight] of start) row(text, Number(weight.toFixed(2)));
+      if (!rows.children.length) row();
     },
   };
 }

@@ -146,6 +146,32 @@ def test_apply_scene_keeps_the_stream_and_glides(call, server):
     ok(call("close", session_id=sid))
 
 
+def test_direct_prompts_take_over_and_hand_back(call, server):
+    """The console's `prompts` op is SetPrompts: the audio follows the typed prompts
+    (the chunks' weights say so), unknown words are reported, bad weights are refused with
+    the field named, and `{}` hands the music back to the scene."""
+    sid = ok(call("create", scene="minimal"))["session_id"]
+    listener = CollectingListener()
+    session = server.call(server.runtime.get, sid)
+    server.call(session.attach, listener)
+    result = ok(call("prompts", session_id=sid,
+                     weights={"dark ambient drones": 3, "wobbly zither": 1}))
+    assert result == {"unknown_words": {"wobbly zither": ["wobbly", "zither"]}}
+    detail = ok(call("session", session_id=sid))
+    assert detail["direct_prompts"] == {"dark ambient drones": 3.0, "wobbly zither": 1.0}
+    time.sleep(1.0)
+    weights = server.call(lambda: dict(listener.chunks[-1].weights))
+    assert weights == {"dark ambient drones": 0.75, "wobbly zither": 0.25}
+    bad = call("prompts", session_id=sid, weights={"drones": -1})
+    assert bad["error"]["code"] == "invalid_argument" and bad["error"]["field"] == "prompts[drones]"
+    assert call("prompts", session_id=sid, weights=[1])["error"]["field"] == "weights"
+    assert ok(call("prompts", session_id=sid, weights={})) == {"unknown_words": {}}
+    assert ok(call("session", session_id=sid))["direct_prompts"] is None
+    time.sleep(1.0)
+    assert set(server.call(lambda: dict(listener.chunks[-1].weights))) == {"calm", "intense"}
+    ok(call("close", session_id=sid))
+
+
 def test_console_requests_are_counted(call, server):
     metrics = server.runtime.metrics
     sid = ok(call("create", scene="minimal"))["session_id"]

@@ -234,3 +234,46 @@ def test_the_session_page_shows_the_beat_and_fires_stingers(chromium, artifacts)
         assert "hit: scheduled at bar" in page.inner_text("#stinger-status")
         assert client.get_session(session_id).state == "playing"
         page.screenshot(path=artifacts / "07-musical-time.png")
+
+
+def test_direct_prompts_take_over_and_hand_back(chromium, artifacts):
+    """Audition prompts by ear: the panel starts from the scene's prompts; typed prompts
+    take over the session (its blend read back over gRPC, and the chart), and "Back to the
+    scene" hands it back, all without a gap."""
+    with cadenza_serve() as served, Client(served.grpc_address) as client:
+        page = chromium.new_context(viewport={"width": 1280, "height": 1000}).new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(served.console_url)
+        page.wait_for_selector("#create-session")
+        page.select_option("#create-scene", "minimal")
+        page.click("#create-session")
+        page.wait_for_url("**/#/s/*")
+        session_id = wait_for(lambda: page.evaluate(
+            "window.cadenzaConsole && window.cadenzaConsole.sessionId"), what="the session page")
+        texts = page.eval_on_selector_all("#prompt-rows .prompt-text", "es => es.map(e => e.value)")
+        assert texts == ["calm ambient piano", "fast energetic techno"]
+        assert page.get_attribute("#prompts-status", "data-steering") == "scene"
+        assert page.is_disabled("#scene-steers")
+        wait_for(lambda: audio(page).get("samplesPlayed", 0) > RATE // 2, what="audio playing")
+
+        # Type a new prompt in the first row, silence the second, apply.
+        first = page.locator("#prompt-rows .prompt-row").nth(0)
+        first.locator(".prompt-text").fill("dark ambient drones")
+        first.locator(".prompt-weight").fill("1")
+        page.locator("#prompt-rows .prompt-row").nth(1).locator(".prompt-weight").fill("0")
+        page.click("#apply-prompts")
+        wait_for(lambda: client.get_session(session_id).blend == {"dark ambient drones": 1.0},
+                 what="the session's blend (gRPC) is the typed prompt")
+        wait_for(lambda: page.evaluate("window.cadenzaConsole.blendNow()")
+                 .get("dark ambient drones", 0) > 0.99, what="the chart shows the typed prompt")
+        page.wait_for_selector("#prompts-status[data-steering=prompts]")
+        page.screenshot(path=artifacts / "08-direct-prompts.png")
+
+        page.click("#scene-steers")
+        wait_for(lambda: set(client.get_session(session_id).blend) == {"calm", "intense"},
+                 what="the scene steers again")
+        page.wait_for_selector("#prompts-status[data-steering=scene]")
+        end = audio(page)
+        assert end["gaps"] == 0 and end["streamGaps"] == 0, end
+        assert not errors, errors
