@@ -14,6 +14,8 @@ from cadenza.runtime.serve import ServeOptions
 from cadenza.runtime.server import RuntimeConfig
 from cadenza.runtime.testing import CollectingListener, ServerThread
 
+from .helpers import wait_for
+
 BROKEN = """\
 scene: broken
 inputs:
@@ -159,16 +161,19 @@ def test_direct_prompts_take_over_and_hand_back(call, server):
     assert result == {"unknown_words": {"wobbly zither": ["wobbly", "zither"]}}
     detail = ok(call("session", session_id=sid))
     assert detail["direct_prompts"] == {"dark ambient drones": 3.0, "wobbly zither": 1.0}
-    time.sleep(1.0)
-    weights = server.call(lambda: dict(listener.chunks[-1].weights))
-    assert weights == {"dark ambient drones": 0.75, "wobbly zither": 0.25}
+
+    def last_weights() -> dict:
+        chunks = server.call(lambda: list(listener.chunks))
+        return dict(chunks[-1].weights) if chunks else {}
+
+    wait_for(lambda: last_weights() == {"dark ambient drones": 0.75, "wobbly zither": 0.25},
+             what="the audio follows the typed prompts")
     bad = call("prompts", session_id=sid, weights={"drones": -1})
     assert bad["error"]["code"] == "invalid_argument" and bad["error"]["field"] == "prompts[drones]"
     assert call("prompts", session_id=sid, weights=[1])["error"]["field"] == "weights"
     assert ok(call("prompts", session_id=sid, weights={})) == {"unknown_words": {}}
     assert ok(call("session", session_id=sid))["direct_prompts"] is None
-    time.sleep(1.0)
-    assert set(server.call(lambda: dict(listener.chunks[-1].weights))) == {"calm", "intense"}
+    wait_for(lambda: set(last_weights()) == {"calm", "intense"}, what="the scene steers again")
     ok(call("close", session_id=sid))
 
 
