@@ -257,9 +257,10 @@ class Band:
 
         if p.bass[sib] and s[S.INDEX["bass"]] > 0.02:
             self._bass(m, sib, start, step_samples, s, rng, out)
-        if (sib == 0 or (sib == middle and e > 0.6)) and s[S.INDEX["pad"]] > 0.02:
+        split = e > 0.6 and middle > 0
+        if (sib == 0 or (split and sib == middle)) and s[S.INDEX["pad"]] > 0.02:
             # A chord per bar, restruck at the middle pulse when the energy is up.
-            steps = bar_steps if e <= 0.6 else middle if sib == 0 else bar_steps - middle
+            steps = bar_steps if not split else middle if sib == 0 else bar_steps - middle
             self._pad(m, start, step_samples * steps, s, out)
         if p.arp[sib] and s[S.INDEX["arp"]] > 0.02:
             self._arp(m, start, step_samples, s, out)

@@ -81,3 +81,19 @@ def test_the_grid_counts_the_signatures_beats(engine):
     out = engine.generate([state], style[None], [knobs], 24_000)  # half a second
     after = engine.beat_clock(out.states[0], style, knobs)
     assert after.beat == pytest.approx(2.0)  # four eighths of 6/8 at quarter = 120
+
+
+def test_every_signature_a_scene_may_give_plays(engine):
+    """Whatever the compiler accepts (beats 1-16 over 1, 2, 4, 8, 16), the band plays:
+    finite, audible, unclipped, and its grid counts bars of that length."""
+    style = engine.embed(Prompt(text="fast energetic techno, strings, 120 bpm")).vector
+    for unit in (1, 2, 4, 8, 16):
+        for beats in range(1, 17):
+            knobs = Knobs(meter=(beats, unit))
+            state = engine.init_state(beats * unit)
+            out = engine.generate([state], style[None], [knobs], 48_000)
+            pcm = out.pcm[0]
+            assert np.all(np.isfinite(pcm)) and 1e-3 < np.abs(pcm).max() <= 1.0, (beats, unit)
+            grid = engine.beat_clock(out.states[0], style, knobs)
+            assert (grid.beats_per_bar, grid.beat_unit) == (beats, unit)
+            assert grid.beat == pytest.approx(2 * unit / 4)  # one second at quarter = 120
