@@ -169,3 +169,47 @@ def test_commands_and_bad_commands(setup):
     assert target.actions == ["pause"]
     assert router.sources["osc:9000"].commands == 1
     assert router.sources["osc:9000"].unbound == 1
+
+
+DOORS = compile_scene("""
+scene: doors
+inputs:
+  door_east: {type: number, min: 0, max: 50, default: 0}
+  door_west: {type: number, min: 0, max: 50, default: 0}
+derived:
+  visitors: "door_east + door_west"
+prompts:
+  quiet: "calm ambient pads"
+  crowd: "energetic drums, bass"
+mix:
+  quiet: "1 - visitors / 100"
+  crowd: "visitors / 100"
+""", "doors.yaml")
+
+
+def test_a_dead_counter_drops_out_of_a_sum_of_sensors():
+    """Several sensors for one quantity: one input each, summed in `derived`. When one
+    counter dies its input falls back alone, so the room hears the living counter only."""
+    from cadenza.runtime.scene.evaluator import SceneEvaluator
+
+    east = Binding("door_east", "mqtt:b:1883", "doors/east", silence_s=5.0)
+    west = Binding("door_west", "mqtt:b:1883", "doors/west", silence_s=5.0)
+    target, clock = Target(), Scheduler()
+    target.scene = DOORS
+    router = InputRouter(target, [east, west], clock)
+    state = DOORS.defaults()
+
+    def crowd() -> float:
+        for update in target.applied:
+            state.update(update)
+        target.applied.clear()
+        return SceneEvaluator(DOORS).evaluate(state, 0).weights["crowd"]
+
+    router.reading(east, 30)
+    router.reading(west, 20)
+    assert crowd() == pytest.approx(0.5)
+    for _ in range(3):  # east keeps reporting, west has died
+        clock.advance(2.5)
+        router.reading(east, 30)
+    assert router.stats[west].fallbacks == 1 and router.stats[east].fallbacks == 0
+    assert crowd() == pytest.approx(0.3)
