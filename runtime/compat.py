@@ -19,6 +19,10 @@ def engine_warnings(scene: Scene, engine: Engine) -> list[str]:
             if unknown:
                 out.append(f"prompt {name!r}: engine {info.name!r} does not know "
                            f"{', '.join(repr(w) for w in unknown)}")
+    time = scene.time
+    if (time.beats_per_bar, time.beat_unit) != (4, 4) and not info.has_beat_grid:
+        out.append(f"signature {time.beats_per_bar}/{time.beat_unit} sets the clock only: engine "
+                   f"{info.name!r} does not follow a meter (say it in the prompts, e.g. 'waltz')")
     for knob in scene.knobs:
         if knob.kind == "extra":
             continue  # engine-specific conditioning: the engine validates it

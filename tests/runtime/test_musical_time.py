@@ -448,3 +448,13 @@ def test_a_swapped_meter_takes_over_the_scene_clock_at_a_bar_line(engine):
     assert clocks[first - 1].beats_per_bar == 4 and clocks[first - 1].bpm == 120
     assert (clocks[first].beat, clocks[first].bpm, clocks[first].beats_per_bar) == (18.0, 240, 6)
     assert clocks[-1].beat == pytest.approx(18 + (clocks[-1].at / RATE - 4) * 4)  # 4 eighths a second
+
+
+def test_scene_check_says_a_model_engine_does_not_follow_the_meter(engine):
+    from cadenza.runtime.testing import DelayedEngine
+
+    waltz = scene('scene: w\ntime: {{signature: 3/4}}\nprompts:\n  p: "folk"\nmix:\n  p: 1\n')
+    assert engine_warnings(waltz, engine) == []  # the procedural band plays it
+    assert engine_warnings(waltz, DelayedEngine(engine, latency_blocks=1)) == [
+        "signature 3/4 sets the clock only: engine 'delayed-procedural' does not follow a "
+        "meter (say it in the prompts, e.g. 'waltz')"]
