@@ -107,7 +107,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise SystemExit(f"cadenza: scenes folder {scenes_dir} does not exist")
     config = RuntimeConfig(default_engine=args.engine, scenes_dir=scenes_dir,
                            lookahead_s=args.lookahead, max_sessions=args.max_sessions,
-                           idle_timeout_s=args.idle_timeout, token=token,
+                           idle_timeout_s=args.idle_timeout,
                            record_dir=Path(args.record) if args.record else None,
                            metrics_per_session=args.metrics_per_session)
     _engine_model(args)

@@ -218,7 +218,7 @@ class _RuntimeCollector:
         }
         for name, loop in runtime.loops.items():
             stats = loop.stats
-            block_s = loop.frames / loop.rate
+            block_s = loop.engine.info.block_seconds
             families["produced"].add_metric([name], stats.blocks)
             families["audio"].add_metric([name], stats.blocks * block_s)
             families["engine"].add_metric([name], stats.engine_seconds)
@@ -244,7 +244,7 @@ def realtime_factor(loop: GenerationLoop) -> float:
     """Seconds of audio per second of engine time for one session row, from the loop's
     recent cost per row (0 before the first step)."""
     cost = loop.stats.cost_per_row
-    return (loop.frames / loop.rate) / cost if cost > 0 else 0.0
+    return loop.engine.info.block_seconds / cost if cost > 0 else 0.0
 
 
 __all__ = ["TRANSPORTS", "Metrics", "realtime_factor"]

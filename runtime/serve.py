@@ -46,12 +46,7 @@ class Server:
 
     def __init__(self, options: ServeOptions, runtime: Runtime | None = None) -> None:
         self.options = options
-        config = options.runtime
-        if options.token and config.token != options.token:
-            from dataclasses import replace
-
-            config = replace(config, token=options.token)
-        self.runtime = runtime or Runtime(config, engines=options.engines)
+        self.runtime = runtime or Runtime(options.runtime, engines=options.engines)
         tls = None
         ssl_context = None
         if options.tls_cert and options.tls_key:

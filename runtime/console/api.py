@@ -155,7 +155,10 @@ class ConsoleApi:
     def summary(self, session: Session) -> dict:
         """One row of the sessions list."""
         rt = self.runtime
-        loop = next((lp for lp in rt.loops.values() if session.id in lp.sessions), None)
+        try:
+            loop = rt.loop_of(session.id)
+        except CadenzaError:  # ended meanwhile
+            loop = None
         buffer_s = 0.0
         rtf = 0.0
         if loop is not None:

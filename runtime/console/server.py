@@ -41,7 +41,7 @@ from websockets.http11 import Request, Response
 
 from ..errors import CadenzaError
 from ..server import Runtime
-from ..transports.grpc.auth import token_ok
+from ..transports.auth import token_matches, token_ok
 from .api import TRANSPORT, ConsoleApi
 
 log = logging.getLogger("cadenza.console")
@@ -159,7 +159,7 @@ class ConsoleServer:
             except CookieError:
                 morsel = None
             offered = unquote(morsel.value) if morsel is not None else None
-        return bool(offered) and token_ok(f"Bearer {offered}", self.token)
+        return token_matches(offered, self.token)
 
     # --------------------------------------------------------------------- the API
     async def _api(self, ws: ServerConnection) -> None:

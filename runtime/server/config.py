@@ -17,6 +17,5 @@ class RuntimeConfig:
     max_backlog_s: float = 4.0              # a stream further behind than this is dropped
     history_s: float = 4.0                  # audio kept per session for resuming streams
     updates_per_second: float = 200.0       # state/prompt/control messages per session
-    token: str | None = None                # bearer token; None: no authentication
     record_dir: Path | None = None          # write session recordings here (replay)
     metrics_per_session: bool = False       # per-session series on /metrics (small servers)

@@ -249,6 +249,10 @@ class Runtime:
     def sessions(self) -> list[Session]:
         return [e.session for e in self._entries.values()]
 
+    def loop_of(self, session_id: str) -> GenerationLoop:
+        """The generation loop (one per engine) that plays this session."""
+        return self._entry(session_id).loop
+
     def listeners(self, session_id: str) -> int:
         return len(self._entry(session_id).subscriptions)
 

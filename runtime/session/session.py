@@ -214,8 +214,7 @@ class Session:
     def make_chunk(self, pcm: np.ndarray, blend: Blend, weights: Mapping[str, float] | None = None,
                    clock: BeatClock | None = None) -> Chunk:
         weights = blend.weights if weights is None else weights
-        prompts = {name: (p.text if p.text is not None else f"audio:{p.audio}")
-                   for name, p in blend.prompts.items() if name in weights}
+        prompts = {name: p.key for name, p in blend.prompts.items() if name in weights}
         chunk = Chunk(self.id, self.seq, self.stream_time, pcm, self.sample_rate,
                       weights, prompts, clock=clock)
         self.blend = blend

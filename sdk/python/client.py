@@ -17,6 +17,7 @@ from ._channel import auth_metadata, open_channel
 from ._stream import StreamCursor
 from .errors import CadenzaError
 from .types import (
+    STATES,
     AudioChunk,
     EngineInfo,
     Event,
@@ -141,8 +142,6 @@ class Session:
     def _control(self, action: str) -> str:
         r = self.client._call("Control", pb.ControlRequest(session_id=self.id,
                                                            action=ACTIONS[action]))
-        from .types import STATES
-
         return STATES.get(r.state, "unknown")
 
     def play(self) -> str:

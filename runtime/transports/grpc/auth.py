@@ -3,18 +3,11 @@ load balancers and orchestrators can probe without the secret)."""
 
 from __future__ import annotations
 
-import hmac
-
 import grpc
 
+from ..auth import token_ok
+
 EXEMPT_PREFIXES = ("/grpc.health.v1.Health/",)
-
-
-def token_ok(header: str | None, token: str) -> bool:
-    """True when ``header`` is ``Bearer <token>`` (constant-time comparison)."""
-    if not header or not header.startswith("Bearer "):
-        return False
-    return hmac.compare_digest(header[len("Bearer "):].encode(), token.encode())
 
 
 class BearerAuth(grpc.aio.ServerInterceptor):

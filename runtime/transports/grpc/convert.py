@@ -79,7 +79,6 @@ def clock_pb(clock: BeatClock | None) -> pb.BeatInfo | None:
 
 def session_pb(session: Session, listeners: int = 0, uptime: float = 0.0) -> pb.SessionInfo:
     blend = session.blend
-    last = blend if blend is not None else None
     info = pb.SessionInfo(
         session_id=session.id, scene=session.scene.name, engine=session.engine_name,
         seed=session.seed, state=STATE[session.state], sample_rate=session.sample_rate,
@@ -92,9 +91,8 @@ def session_pb(session: Session, listeners: int = 0, uptime: float = 0.0) -> pb.
     )
     for name, value in session.inputs.items():
         info.inputs[name].CopyFrom(value_to_pb(value))
-    if last is not None:
-        info.blend.extend(blend_pb(last.weights, {n: (p.text or f"audio:{p.audio}")
-                                                  for n, p in last.prompts.items()}))
+    if blend is not None:
+        info.blend.extend(blend_pb(blend.weights, {n: p.key for n, p in blend.prompts.items()}))
     return info
 
 

@@ -39,14 +39,9 @@ def unary(method):
     async def wrapper(self, request, context):
         try:
             return await method(self, request, context)
-        except (CadenzaError, ValueError) as exc:
+        except Exception as exc:  # ours or not: abort() logs what is our fault and hides it
             if isinstance(exc, ValueError):
                 exc = InvalidArgument(str(exc))
-            self.runtime.metrics.error("grpc", status.short_code(exc))
-            await abort(context, exc)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # our fault: log it, tell the client nothing internal
             self.runtime.metrics.error("grpc", status.short_code(exc))
             await abort(context, exc)
 
@@ -132,10 +127,7 @@ class RuntimeServicer(pb_grpc.RuntimeServicer):
 
     # ----------------------------------------------------------------------- stream
     async def Stream(self, request_iterator, context):
-        try:
-            first = await context.read()
-        except asyncio.CancelledError:
-            raise
+        first = await context.read()
         if first is grpc.aio.EOF or first.WhichOneof("message") != "attach":
             self.runtime.metrics.error("grpc", "invalid_argument")
             await abort(context, InvalidArgument("the first message on a stream must be "

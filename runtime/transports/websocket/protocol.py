@@ -267,14 +267,13 @@ def decode_audio(data: bytes) -> AudioFrame:
     """Parse a binary audio frame (for clients and tests). Raises ProtocolError."""
     if len(data) < HEADER_SIZE:
         raise ProtocolError(f"audio frame shorter than its {HEADER_SIZE}-byte header", "frame")
-    magic, version, size, seq, time, rate, channels, encoding, _ = HEADER.unpack_from(data)
+    magic, version, size, seq, time, rate, channels, encoding, flags = HEADER.unpack_from(data)
     if magic != MAGIC:
         raise ProtocolError(f"bad magic {magic!r}", "frame")
     if version != VERSION or size < HEADER_SIZE or size > len(data):
         raise ProtocolError(f"unsupported frame version {version} / header size {size}", "frame")
     if encoding not in ENCODING_NAMES:
         raise ProtocolError(f"unknown encoding {encoding}", "frame")
-    flags = HEADER.unpack_from(data)[-1]
     clock: tuple = (None, None, None, None)
     if flags & FLAG_CLOCK and size >= HEADER_SIZE + CLOCK.size:
         clock = CLOCK.unpack_from(data, HEADER_SIZE)[:4]

@@ -24,7 +24,7 @@ from ...errors import CadenzaError, InvalidArgument
 from ...server import Closed, Runtime, Subscription
 from ...session.chunk import Chunk, EventKind, SessionEvent
 from .. import status
-from ..grpc.auth import token_ok
+from ..auth import token_matches, token_ok
 from . import protocol as P
 
 log = logging.getLogger("cadenza.websocket")
@@ -64,7 +64,7 @@ class WebSocketServer:
             return None
         header = request.headers.get("Authorization")
         query = parse_qs(url.query).get("token", [None])[0]
-        if token_ok(header, self.token) or (query and token_ok(f"Bearer {query}", self.token)):
+        if token_ok(header, self.token) or token_matches(query, self.token):
             return None
         self.runtime.metrics.error("websocket", "unauthenticated")
         return _http(http.HTTPStatus.UNAUTHORIZED, "missing or wrong bearer token\n")
@@ -139,14 +139,13 @@ class WebSocketServer:
                     await ws.close(status.WS_NORMAL, "session ended")
                 return
             if isinstance(item, Chunk):
-                blend = dict(item.weights)
-                if blend != last_blend:
+                if item.weights != last_blend:  # the blend's mapping is never mutated
                     # The blend that produced the frames from this seq on.
                     await self._send(ws, P.encode_json("blend", seq=item.seq,
                                                        stream_time=item.stream_time,
                                                        blend=P.blend_list(item.weights,
                                                                           item.prompts)))
-                    last_blend = blend
+                    last_blend = item.weights
                 clock = item.clock
                 await self._send(ws, P.encode_audio(
                     item.seq, item.stream_time, item.sample_rate, item.channels, encoding,
@@ -205,8 +204,8 @@ def session_json(session, listeners: int = 0, uptime: float = 0.0) -> dict:
         "seed": session.seed, "state": session.state.value, "sample_rate": session.sample_rate,
         "channels": 2, "seq": session.seq, "stream_time": session.stream_time,
         "inputs": dict(session.inputs), "input_names": list(session.scene.inputs),
-        "blend": P.blend_list(blend.weights, {n: p.text or f"audio:{p.audio}"
-                                              for n, p in blend.prompts.items()}) if blend else [],
+        "blend": P.blend_list(blend.weights, {n: p.key for n, p in blend.prompts.items()})
+        if blend else [],
         "underruns": session.counters.underruns, "listeners": listeners,
         "uptime_seconds": round(uptime, 3), "error": session.error or "",
         "clock": clock_json(session.clock), "stingers": list(session.scene.stingers),
@@ -224,12 +223,12 @@ def clock_json(clock) -> dict | None:
 
 
 def event_json(event: SessionEvent) -> str:
-    d = dict(event.detail)
+    d = event.detail
     fields: dict = {"kind": event.kind.value, "stream_time": event.stream_time}
     if event.kind == EventKind.BLEND_CHANGED:
         fields["blend"] = P.blend_list(d.get("weights", {}), d.get("prompts", {}))
     elif event.kind == EventKind.ENDED:
         fields["reason"] = d.get("reason", "")
     else:
-        fields.update({k: v for k, v in d.items()})
+        fields.update(d)
     return P.encode_json("event", **fields)
