@@ -132,8 +132,7 @@ class Installation:
         loop = asyncio.get_running_loop()
         cfg = self.config
         runtime_config = RuntimeConfig(default_engine=cfg.engine, lookahead_s=cfg.lookahead_s,
-                                       scenes_dir=cfg.scene_path.parent,
-                                       token=cfg.serve.token if cfg.serve else None)
+                                       scenes_dir=cfg.scene_path.parent)
         self.runtime = Runtime(runtime_config, engines=self.engines)
         self.runtime.library = InstallationScenes(self.runtime.library, self.scene_name, self.scene)
         if cfg.serve:
