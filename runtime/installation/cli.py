@@ -32,8 +32,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             silence = f", default after {b.silence_s:g}s of silence" if b.silence_s else ""
             print(f"  source  {b.label} -> {b.input}{silence}")
         return 0
-    create_engine(config.engine)  # fail now, with one clear line, if it cannot run here
-    return asyncio.run(run_installation(config))
+    engine = create_engine(config.engine)  # fail now, with one clear line, if it cannot run
+    return asyncio.run(run_installation(config, engines={config.engine: engine}))
 
 
 def cmd_service_install(args: argparse.Namespace) -> int:

@@ -301,13 +301,8 @@ class Installation:
         self.reloads += 1
         session = self.session
         if session is not None and session.state.live:
-            replace = getattr(self.runtime, "replace_scene", None)
             try:
-                if replace is not None:
-                    replace(session.id, scene=self.scene_name)
-                else:  # a runtime without in-place swap: a fresh session on the new scene
-                    self.runtime.close(session.id, reason="shutdown")
-                    self._open_session()
+                self.runtime.replace_scene(session.id, scene=self.scene_name)
             except CadenzaError as exc:
                 event(log, logging.ERROR, "cannot apply the reloaded scene to the session",
                       session=session.id, error=str(exc))
@@ -359,11 +354,13 @@ class Installation:
         event(log, logging.INFO, "status", **self.status())
 
 
-async def run_installation(config: InstallationConfig) -> int:
-    """Run until SIGTERM/SIGINT (SIGHUP: check the scene file now). Returns an exit code."""
+async def run_installation(config: InstallationConfig,
+                           engines: Mapping[str, object] | None = None) -> int:
+    """Run until SIGTERM/SIGINT (SIGHUP: check the scene file now). Returns an exit code.
+    ``engines``: already built engines by name (else each is built when first needed)."""
     import signal
 
-    installation = Installation(config)
+    installation = Installation(config, engines=engines)
     await installation.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
