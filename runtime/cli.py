@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -53,7 +55,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     timeline = load_timeline(args.timeline) if args.timeline else []
     _engine_model(args)
     engine = create_engine(args.engine)
-    result = render(scene, engine, args.out, args.seconds, timeline, args.seed,
+    seconds = args.seconds if args.seconds is not None else render_length(timeline)
+    result = render(scene, engine, args.out, seconds, timeline, args.seed,
                     subtype=args.subtype, timeline_file=args.timeline or "<timeline>")
     csv_path = Path(args.blend_csv) if args.blend_csv else Path(args.out).with_suffix(".blend.csv")
     write_blend_csv(result, csv_path)
@@ -97,7 +100,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     token = args.token
     if args.token_file:
-        token = Path(args.token_file).read_text(encoding="utf-8").strip()
+        try:
+            token = Path(args.token_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise SystemExit(f"cadenza: cannot read --token-file {args.token_file}: "
+                             f"{exc.strerror or exc}; write the token into it (e.g. "
+                             f"`openssl rand -hex 32 > {args.token_file}`) or pass --token") from None
         if not token:
             raise SystemExit(f"cadenza: token file {args.token_file} is empty")
     if bool(args.tls_cert) != bool(args.tls_key):
@@ -125,6 +133,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from . import replay
 
     if args.diff:
+        for name in (*args.diff, *([args.rec] if args.rec else [])):
+            if not Path(name).is_file():
+                raise SystemExit(f"cadenza replay: no file {name!r}; give two WAV renders "
+                                 f"(cadenza render / cadenza replay --out)")
         d = replay.diff(args.diff[0], args.diff[1], args.rec)
         if d.sample is None:
             print(f"identical: {d.frames[0]} frames")
@@ -139,6 +151,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
         return 1
     if not args.recording or not args.out:
         raise SystemExit("cadenza replay: give REC --out OUT.wav, or --diff A.wav B.wav")
+    if not Path(args.recording).is_file():
+        raise SystemExit(f"cadenza replay: no recording {args.recording!r}; `cadenza serve "
+                         f"--record DIR` writes one DIR/<session>.cadrec per session")
     result = replay.replay(args.recording, args.out, args.subtype)
     for warning in result.warnings:
         print(f"warning: {warning}")
@@ -160,61 +175,131 @@ def cmd_engines(args: argparse.Namespace) -> int:
     return 0
 
 
+TAIL_S = 10.0      # render: audio after a timeline's last event, so its change is heard
+DEFAULT_S = 30.0   # render: length without a timeline
+
+
+def render_length(timeline: Sequence) -> float:
+    """`render`'s default length: the whole timeline plus TAIL_S, or DEFAULT_S."""
+    return max(event.at_s for event in timeline) + TAIL_S if timeline else DEFAULT_S
+
+
 # ------------------------------------------------------------------------------ parser
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults shown after every flag's help (those that have one: None and False are
+    said in the help's own words); descriptions and examples kept as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default in (None, False, argparse.SUPPRESS) or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
+class Parser(argparse.ArgumentParser):
+    """Every parser and subparser of `cadenza` shows defaults and keeps its examples."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
+EXAMPLES = {
+    "cadenza": "examples:\n  cadenza render dungeon --timeline samples/timelines/dungeon.yaml "
+               "--out dungeon.wav\n  cadenza serve --token-file /etc/cadenza/token\n"
+               "  cadenza run samples/installation/installation.yaml\n"
+               "  cadenza scene check scenes/*.yaml --engine procedural",
+    "cadenza render": "examples:\n  cadenza render minimal --seconds 10 --out minimal.wav\n"
+                      "  cadenza render dungeon --timeline samples/timelines/dungeon.yaml "
+                      "--out dungeon.wav --seed 7",
+    "cadenza serve": "examples:\n  cadenza serve                                # loopback, "
+                     "console on http://127.0.0.1:8080/\n  cadenza serve --host 0.0.0.0 "
+                     "--token-file /etc/cadenza/token\n  cadenza serve --scenes my_scenes "
+                     "--record recordings --console-port 0",
+    "cadenza replay": "examples:\n  cadenza replay recordings/kZ2x.cadrec --out again.wav\n"
+                      "  cadenza replay --diff a.wav b.wav --rec recordings/kZ2x.cadrec",
+    "cadenza scene check": "examples:\n  cadenza scene check my_scene.yaml\n"
+                           "  cadenza scene check scenes/*.yaml --engine magenta-rt2",
+}
+
+
+def _finish(parser: argparse.ArgumentParser) -> None:
+    """Every subcommand gets its one-line help as its description (when it has none) and
+    its examples; walks the whole tree, so subcommands added elsewhere get them too."""
+    parser.epilog = parser.epilog or EXAMPLES.get(parser.prog)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {choice.dest: choice.help for choice in action._choices_actions}
+            for name, child in action.choices.items():
+                if child.description is None and helps.get(name):
+                    child.description = helps[name][0].upper() + helps[name][1:] + "."
+                _finish(child)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cadenza", description="Cadenza: live, steerable "
-                                     "music for games and installations.")
+    parser = Parser(prog="cadenza", description="Cadenza: live, steerable "
+                    "music for games and installations.")
     parser.add_argument("--version", action="version", version=f"cadenza {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="debug logging, and a full traceback on errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("render", help="render a scene (with a timeline) to a WAV file")
     p.add_argument("scene", help="scene file, or the name of an example scene")
     p.add_argument("--out", required=True, help="output WAV path")
     p.add_argument("--timeline", help="timeline YAML: '- at: 4s' / 'set: {danger: 0.8}'")
-    p.add_argument("--seconds", type=float, default=30.0)
-    p.add_argument("--seed", type=int)
-    p.add_argument("--engine", default="procedural", choices=engine_names())
+    p.add_argument("--seconds", type=float,
+                   help=f"length of the render (default: the whole timeline plus {TAIL_S:g} s, or "
+                        f"{DEFAULT_S:g} s without a timeline)")
+    p.add_argument("--seed", type=int, help="random seed (default: a fresh one, printed)")
+    p.add_argument("--engine", default="procedural", choices=engine_names(),
+                   help="the engine that makes the music")
     p.add_argument("--model", help="the engine's model, e.g. mrt2_small or mrt2_base for magenta-rt2")
-    p.add_argument("--subtype", default="PCM_16", choices=["PCM_16", "PCM_24", "FLOAT"])
-    p.add_argument("--blend-csv", help="where to write the blend over time "
-                                       "(default: OUT.blend.csv)")
+    p.add_argument("--subtype", default="PCM_16", choices=["PCM_16", "PCM_24", "FLOAT"],
+                   help="WAV sample format")
+    p.add_argument("--blend-csv", help="where to write the blend, inputs and knobs over time "
+                                       "(default: OUT with the suffix .blend.csv)")
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("scene", help="scene tools")
     scene_sub = p.add_subparsers(dest="scene_command", required=True)
     c = scene_sub.add_parser("check", help="compile scenes and report every error")
-    c.add_argument("files", nargs="+")
+    c.add_argument("files", nargs="+", help="scene files, or names of example scenes")
     c.add_argument("--engine", choices=engine_names(),
                    help="also warn about prompts/knobs this engine will not honour")
     c.set_defaults(func=cmd_scene_check)
 
     p = sub.add_parser("serve", help="serve sessions over gRPC and WebSocket (the main job)")
-    p.add_argument("--engine", default="procedural", choices=engine_names())
+    p.add_argument("--engine", default="procedural", choices=engine_names(),
+                   help="the engine sessions use unless they ask for another")
     p.add_argument("--model", help="the engine's model, e.g. mrt2_small or mrt2_base for magenta-rt2")
     p.add_argument("--scenes", help="folder of scene YAML files to serve (default: the examples)")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
-    p.add_argument("--grpc-port", type=int, default=50051)
-    p.add_argument("--ws-port", type=int, default=8765)
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (0.0.0.0: every interface; then use a token)")
+    p.add_argument("--grpc-port", type=int, default=50051,
+                   help="gRPC port (the SDKs; 0: any free port)")
+    p.add_argument("--ws-port", type=int, default=8765,
+                   help="WebSocket bridge port (browsers, engines without gRPC; 0: any free port)")
     auth = p.add_mutually_exclusive_group()
     auth.add_argument("--token", help="require 'authorization: Bearer TOKEN' on every call")
     auth.add_argument("--token-file", help="read the token from this file")
     p.add_argument("--tls-cert", help="PEM certificate (enables TLS on gRPC and WebSocket)")
-    p.add_argument("--tls-key", help="PEM private key")
+    p.add_argument("--tls-key", help="PEM private key (with --tls-cert)")
     p.add_argument("--lookahead", type=float, default=0.5,
-                   help="seconds of audio generated ahead of real time (default 0.5)")
-    p.add_argument("--max-sessions", type=int, default=256)
+                   help="seconds of audio generated ahead of real time")
+    p.add_argument("--max-sessions", type=int, default=256,
+                   help="refuse new sessions beyond this many (RESOURCE_EXHAUSTED)")
     p.add_argument("--idle-timeout", type=float, default=60.0,
                    help="close sessions nobody has streamed for this many seconds")
     p.add_argument("--record", metavar="DIR",
                    help="write a recording of every session into DIR (see cadenza replay)")
     p.add_argument("--console-port", type=int, default=8080,
-                   help="port of the web console and /metrics (default 8080; 0: no console)")
+                   help="port of the web console, /metrics, /healthz and /readyz (0: no console)")
     p.add_argument("--metrics-per-session", action="store_true",
                    help="also export per-session series on /metrics (small servers only)")
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("engines", help="list the engines and what they support")
+    p = sub.add_parser("engines", help="list the engines and what they support",
+                       epilog="example:\n  cadenza engines")
     p.set_defaults(func=cmd_engines)
 
     p = sub.add_parser("replay", help="render a session recording again, or compare renders",
@@ -222,7 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "cadenza replay --diff A.wav B.wav [--rec REC]")
     p.add_argument("recording", nargs="?", help="a .cadrec file written by serve --record")
     p.add_argument("--out", help="output WAV")
-    p.add_argument("--subtype", default="PCM_16", choices=["PCM_16", "PCM_24", "FLOAT"])
+    p.add_argument("--subtype", default="PCM_16", choices=["PCM_16", "PCM_24", "FLOAT"],
+                   help="WAV sample format")
     p.add_argument("--diff", nargs=2, metavar=("A.wav", "B.wav"),
                    help="report the first sample where two renders differ")
     p.add_argument("--rec", help="with --diff: the recording, to show the blend at that moment")
@@ -235,6 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .installation.cli import add_parsers as add_installation_parsers
 
     add_installation_parsers(sub)  # run CONFIG, service install (docs/installations.md)
+    _finish(parser)
     return parser
 
 
@@ -243,16 +330,50 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "models" and not _importable("huggingface_hub"):
+        print("cadenza models needs huggingface_hub, part of the Magenta extra: "
+              "pip install 'cadenza[magenta]' (pip install -e '.[magenta]' in a checkout)",
+              file=sys.stderr)
+        return 2
     try:
         return int(args.func(args) or 0)
     except SceneError as exc:
         print(exc.report(), file=sys.stderr)
         return 1
     except CadenzaError as exc:
+        if args.verbose:
+            raise
         print(f"cadenza: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `cadenza ... | head`: the reader left. Python would print a traceback while
+        # flushing stdout at exit; point stdout at /dev/null and exit as SIGPIPE would.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 128 + 13
+    except OSError as exc:  # a file or port the user named: one line, not a traceback
+        if args.verbose:
+            raise
+        print(f"cadenza: {_os_error(exc)}", file=sys.stderr)
+        return 2
+
+
+def _importable(module: str) -> bool:
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
+
+
+def _os_error(exc: OSError) -> str:
+    where = f"{exc.filename}: " if exc.filename else ""
+    hint = {errno.ENOENT: "check the path", errno.EACCES: "check its permissions (or run as "
+            "its owner)", errno.EADDRINUSE: "another program holds that port; choose another "
+            "port or stop it"}.get(exc.errno or 0, "")
+    return f"{where}{exc.strerror or exc}" + (f"; {hint}" if hint else "")
 
 
 if __name__ == "__main__":

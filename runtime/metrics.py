@@ -36,7 +36,11 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
+    GCCollector,
     Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
     generate_latest,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -49,6 +53,10 @@ if TYPE_CHECKING:
     from .server.runtime import Runtime
     from .server.subscription import Subscription
     from .session import GenerationLoop, Session
+
+# No `<counter>_created` series: they doubled every counter (cadenza_sessions_created_created)
+# and nothing reads them. A process-wide switch of prometheus_client.
+disable_created_metrics()
 
 TRANSPORTS = ("grpc", "websocket", "console")
 STREAMING = ("grpc", "websocket")  # transports that carry audio
@@ -67,11 +75,12 @@ class Metrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.step_seconds = Histogram(
-            "cadenza_engine_step_seconds", "Wall time of one batched engine call.",
-            ["engine"], registry=r, buckets=STEP_BUCKETS)
+            "cadenza_engine_step_seconds", "Wall time of one batched engine call, by the "
+            "batch size (bucket) it ran at.", ["engine", "bucket"], registry=r,
+            buckets=STEP_BUCKETS)
         self.batch_size = Histogram(
-            "cadenza_batch_size", "Sessions served by one batched engine call.",
-            ["engine"], registry=r, buckets=BATCH_BUCKETS)
+            "cadenza_batch_size", "Sessions served by one batched engine call, by the batch "
+            "size (bucket) it ran at.", ["engine", "bucket"], registry=r, buckets=BATCH_BUCKETS)
         self.sessions_created = Counter(
             "cadenza_sessions_created", "Sessions created.", ["engine"], registry=r)
         self.sessions_ended = Counter(
@@ -104,6 +113,10 @@ class Metrics:
         self._steps_seen: dict[int, int] = {}
         self._closed_streams: weakref.WeakSet = weakref.WeakSet()
         r.register(_RuntimeCollector(self))
+        # process_* (CPU, RSS, open fds), python_gc_*, python_info, as a default registry has.
+        ProcessCollector(registry=r)
+        GCCollector(registry=r)
+        PlatformCollector(registry=r)
         runtime.listeners_hooks.append(self._listener)
 
     # ------------------------------------------------------------------ exposition
@@ -160,8 +173,9 @@ class Metrics:
         if self._steps_seen.get(key) == stats.steps:
             return
         self._steps_seen[key] = stats.steps
-        self.step_seconds.labels(engine).observe(stats.last_step_seconds)
-        self.batch_size.labels(engine).observe(stats.last_batch)
+        bucket = str(stats.last_bucket)
+        self.step_seconds.labels(engine, bucket).observe(stats.last_step_seconds)
+        self.batch_size.labels(engine, bucket).observe(stats.last_batch)
 
 
 class _SessionMetrics:
@@ -211,9 +225,9 @@ class _RuntimeCollector:
                                              labels=["engine"]),
             "failures": CounterMetricFamily("cadenza_engine_failures", "Failed batched engine "
                                             "calls.", labels=["engine"]),
-            "rtf": GaugeMetricFamily("cadenza_realtime_factor", "Seconds of audio one session "
-                                     "row gets per second of engine time, recent average "
-                                     "(above 1 keeps up; times the batch size = throughput).",
+            "rtf": GaugeMetricFamily("cadenza_realtime_factor", "Seconds of audio each "
+                                     "playing session gets per second of engine time, over "
+                                     "recent calls (below 1: sessions underrun).",
                                      labels=["engine"]),
         }
         for name, loop in runtime.loops.items():
@@ -241,10 +255,14 @@ class _RuntimeCollector:
 
 
 def realtime_factor(loop: GenerationLoop) -> float:
-    """Seconds of audio per second of engine time for one session row, from the loop's
-    recent cost per row (0 before the first step)."""
-    cost = loop.stats.cost_per_row
-    return loop.engine.info.block_seconds / cost if cost > 0 else 0.0
+    """Seconds of audio each playing session gets per second of engine time: a call of
+    ``rows`` rows lasting ``s`` seconds gives each of them one block, and every playing
+    session needs ``playing / rows`` such calls per block (0 before the first call)."""
+    stats = loop.stats
+    if stats.recent_call_s <= 0:
+        return 0.0
+    playing = max(sum(1 for _ in loop.playing()), stats.recent_rows, 1.0)
+    return loop.engine.info.block_seconds * stats.recent_rows / (stats.recent_call_s * playing)
 
 
 __all__ = ["TRANSPORTS", "Metrics", "realtime_factor"]

@@ -7,11 +7,13 @@ import contextlib
 import ipaddress
 import logging
 import signal
+import socket
 import ssl
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import CadenzaError
 from .server import Runtime, RuntimeConfig
 from .transports.grpc.server import GrpcServer
 from .transports.websocket.server import PATH, WebSocketServer
@@ -53,6 +55,7 @@ class Server:
             tls = (options.tls_key.read_bytes(), options.tls_cert.read_bytes())
             ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ssl_context.load_cert_chain(options.tls_cert, options.tls_key)
+        check_ports(options.host, {"--grpc-port": options.grpc_port, "--ws-port": options.ws_port})
         self.grpc = GrpcServer(self.runtime, options.host, options.grpc_port, options.token, tls)
         self.ws = WebSocketServer(self.runtime, options.host, options.ws_port, options.token,
                                   ssl_context)
@@ -78,7 +81,14 @@ class Server:
     async def start(self) -> None:
         await self.runtime.start()
         await self.grpc.start()
-        await self.ws.start()
+        try:
+            await self.ws.start()
+        except OSError as exc:  # taken between check_ports and now
+            await self.grpc.stop(0)
+            await self.runtime.stop()
+            raise CadenzaError(f"cannot serve WebSockets on {self.options.host}:"
+                               f"{self.options.ws_port}: {exc.strerror or exc}; choose another "
+                               f"--ws-port (0: any free port)") from None
         started = []
         try:
             for extra in self.extras:
@@ -98,6 +108,23 @@ class Server:
         await self.grpc.stop()
         await self.ws.stop()
         await self.runtime.stop()
+
+
+def check_ports(host: str, ports: dict[str, int]) -> None:
+    """Raise a one-line CadenzaError naming the flag when a port is taken (gRPC's own
+    bind error is a RuntimeError with no errno, raised from a constructor)."""
+    for flag, port in ports.items():
+        if not port:
+            continue
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError as exc:
+                raise CadenzaError(f"port {port} on {host} is not free ({exc.strerror or exc}): "
+                                   f"another cadenza serve or program holds it; choose another "
+                                   f"{flag} (0: any free port)") from None
 
 
 def warn_if_exposed(options: ServeOptions) -> None:

@@ -17,8 +17,14 @@ Routes (all GET):
     /static/NAME     the page's files (shipped inside the package, no build step, no CDN)
     /api/ws          the console's API (WebSocket); same-origin browsers only
     /metrics         Prometheus text format (Authorization: Bearer TOKEN)
+    /healthz         200 "ok" while the process works (the runtime's loop answers, and
+                     every ``health_checks`` says None), else 503 with the first problem
+    /readyz          200 "ready" when sessions can be served / the music plays (every
+                     ``ready_checks`` says None), else 503 with the reason
 
-With a token configured every route refuses without it (HTTP 401). The token is accepted
+With a token configured every route but /healthz and /readyz refuses without it (HTTP
+401): probes (systemd, Kubernetes, a load balancer) carry no token, and the answers say
+only "ok" or a short reason. The token is accepted
 as ``Authorization: Bearer``, as the ``cadenza_token`` cookie the page sets after asking
 for it once, or as ``?token=`` (WebSockets from browsers).
 """
@@ -84,6 +90,9 @@ class ConsoleServer:
         self.api = ConsoleApi(runtime, bridge, token_required=token is not None)
         self.files = load_static()
         self.server: Server | None = None
+        # Callables returning a problem (text) or None; the embedding program adds its own.
+        self.health_checks: list[Callable[[], str | None]] = []
+        self.ready_checks: list[Callable[[], str | None]] = [self._runtime_ready]
 
     @property
     def url(self) -> str:
@@ -135,12 +144,21 @@ class ConsoleServer:
             if not self._authorized(request, url.query):
                 return _unauthorized(b"missing or wrong token\n")
             return self._file(name)
+        if path in ("/healthz", "/readyz"):
+            checks = self.health_checks if path == "/healthz" else self.ready_checks
+            return _probe(checks, b"ok\n" if path == "/healthz" else b"ready\n")
         if path == "/metrics":
             if not self._authorized(request, url.query):
                 return _unauthorized(b"missing or wrong bearer token\n")
             return _response(http.HTTPStatus.OK, self.runtime.metrics.exposition(),
                              self.runtime.metrics.content_type)
         return _response(http.HTTPStatus.NOT_FOUND, b"not found\n")
+
+    def _runtime_ready(self) -> str | None:
+        rt = self.runtime
+        if len(rt.sessions()) >= rt.config.max_sessions:
+            return f"at --max-sessions ({rt.config.max_sessions})"
+        return None
 
     def _file(self, name: str) -> Response:
         body, kind = self.files[name]
@@ -191,6 +209,18 @@ def _response(code: http.HTTPStatus, body: bytes, kind: str = "text/plain; chars
     for key, value in extra or ():
         headers[key] = value
     return Response(code.value, code.phrase, headers, body)
+
+
+def _probe(checks: list[Callable[[], str | None]], good: bytes) -> Response:
+    for check in checks:
+        try:
+            problem = check()
+        except Exception as exc:  # a probe that fails is an unhealthy answer, not a 500
+            problem = f"check failed: {type(exc).__name__}"
+        if problem:
+            return _response(http.HTTPStatus.SERVICE_UNAVAILABLE, problem.encode()[:512] + b"\n",
+                             extra=[("Cache-Control", "no-store")])
+    return _response(http.HTTPStatus.OK, good, extra=[("Cache-Control", "no-store")])
 
 
 def _unauthorized(body: bytes, kind: str = "text/plain; charset=utf-8",

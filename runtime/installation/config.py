@@ -20,9 +20,11 @@ from ..scene.expr import suggest
 from ..scene.source import YamlSyntaxError, format_path, parse_yaml
 from ..sources.binding import Binding
 from ..sources.mqtt import BrokerOptions, parse_broker_url
+from .schedule import Hours, Schedule, parse_days, parse_time
 
 TOP_KEYS = ("installation", "description", "engine", "scene", "seed", "reload", "lookahead",
-            "sources", "outputs", "restart", "log", "status_every", "watchdog")
+            "sources", "outputs", "restart", "log", "status_every", "watchdog", "schedule",
+            "volume")
 LOG_FORMATS = ("text", "json")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -66,6 +68,7 @@ class DeviceConfig:
     blocksize: int = 0
     margin_s: float = 0.2
     buffer_s: float = 4.0
+    fallback: tuple[int | str | None, ...] = ()  # devices to try when this one fails
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ class ServeConfig:
     grpc_port: int = 50051
     ws_port: int = 8765
     token: str | None = field(default=None, repr=False)
+    console_port: int | None = 8080  # console, /metrics, /healthz, /readyz; None: off
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,8 @@ class InstallationConfig:
     log_level: str = "info"
     status_every_s: float = 300.0
     watchdog: bool = True
+    schedule: Schedule | None = None
+    volume: float = 1.0  # master volume of the room's speakers (linear gain)
 
     @property
     def bindings(self) -> tuple[Binding, ...]:
@@ -289,7 +295,51 @@ class _Reader:
             log_level=self.choice(log.get("level"), ("log", "level"), LOG_LEVELS, "info"),
             status_every_s=self.seconds(data.get("status_every"), ("status_every",), 300.0),
             watchdog=self.flag(data.get("watchdog"), ("watchdog",), True),
+            schedule=self.schedule(data["schedule"], ("schedule",)) if "schedule" in data else None,
+            volume=self.volume(data.get("volume"), ("volume",)),
         )
+
+    def volume(self, value: Any, where: tuple) -> float:
+        """``0.8`` (linear, 0..2) or ``-6 dB``."""
+        if value is None:
+            return 1.0
+        if isinstance(value, str) and value.strip().lower().endswith("db"):
+            try:
+                return min(2.0, 10 ** (float(value.strip()[:-2]) / 20))
+            except ValueError:
+                pass
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 2:
+            return float(value)
+        self.error(where, f"expected a gain in [0, 2] (1: unchanged) or decibels such as "
+                          f"'-6 dB', got {value!r}")
+        return 1.0
+
+    def schedule(self, value: Any, where: tuple) -> Schedule | None:
+        data = self.mapping(value, where, ("hours", "fade_in", "fade_out"))
+        hours = data.get("hours")
+        if not isinstance(hours, list) or not hours:
+            self.error((*where, "hours"), "required: a list such as "
+                                          "- {days: mon-fri, open: \"10:00\", close: \"18:00\"}")
+            return None
+        out = []
+        for i, item in enumerate(hours):
+            at = (*where, "hours", i)
+            item = self.mapping(item, at, ("days", "open", "close"))
+            days = parse_days(item.get("days"))
+            if days is None:
+                self.error((*at, "days"), f"expected days such as mon-fri, sat, [sat, sun] or "
+                                          f"daily, got {item.get('days')!r}")
+            opening, closing = parse_time(item.get("open")), parse_time(item.get("close"))
+            for key, minutes in (("open", opening), ("close", closing)):
+                if minutes is None:
+                    self.error((*at, key), f"expected a time such as \"10:00\" (quoted), got "
+                                           f"{item.get(key)!r}")
+            if days is not None and opening is not None and closing is not None:
+                out.append(Hours(days, opening, closing))
+        return Schedule(tuple(out), self.seconds(data.get("fade_in"), (*where, "fade_in"), 10.0,
+                                                 positive=False),
+                        self.seconds(data.get("fade_out"), (*where, "fade_out"), 30.0,
+                                     positive=False)) if out else None
 
     def scene(self, value: Any, scenes_dir: Path | None) -> tuple[Path | None, Scene | None]:
         ref = self.text(value, ("scene",))
@@ -399,7 +449,8 @@ class _Reader:
             return DeviceConfig()
         if isinstance(value, (str, int)) and not isinstance(value, bool):
             return DeviceConfig(device=value)
-        data = self.mapping(value, where, ("name", "index", "blocksize", "margin", "buffer"))
+        data = self.mapping(value, where, ("name", "index", "blocksize", "margin", "buffer",
+                                           "fallback"))
         if "name" in data and "index" in data:
             self.error(where, "give the device's name or its index, not both")
         device = self.text(data.get("name"), (*where, "name")) if "name" in data else \
@@ -410,7 +461,13 @@ class _Reader:
         buffer = self.seconds(data.get("buffer"), (*where, "buffer"), 4.0)
         if buffer <= margin + 0.1:
             self.error((*where, "buffer"), "the buffer must hold more than the margin + 0.1 s")
-        return DeviceConfig(device=device,
+        fallback = data.get("fallback") or []
+        fallback = fallback if isinstance(fallback, list) else [fallback]
+        if not all(isinstance(f, (str, int)) and not isinstance(f, bool) for f in fallback):
+            self.error((*where, "fallback"), "expected device names or indexes to try in turn")
+            fallback = []
+        return DeviceConfig(device=device, fallback=tuple(None if f == "default" else f
+                                                          for f in fallback),
                             blocksize=self.integer(data.get("blocksize"), (*where, "blocksize"),
                                                    0, 0, 16384) or 0,
                             margin_s=margin, buffer_s=buffer)
@@ -435,8 +492,12 @@ class _Reader:
     def serve(self, value: Any, where: tuple) -> ServeConfig:
         if value is True:
             return ServeConfig()
-        data = self.mapping(value, where, ("host", "grpc_port", "ws_port", "token", "token_file"))
+        data = self.mapping(value, where, ("host", "grpc_port", "ws_port", "token", "token_file",
+                                           "console_port"))
+        console = data.get("console_port", 8080)
         return ServeConfig(host=self.text(data.get("host"), (*where, "host"), "127.0.0.1"),
                            grpc_port=self.integer(data.get("grpc_port"), (*where, "grpc_port"), 50051),
                            ws_port=self.integer(data.get("ws_port"), (*where, "ws_port"), 8765),
-                           token=self.secret(data, "token", where))
+                           token=self.secret(data, "token", where),
+                           console_port=None if console is False else self.integer(
+                               console, (*where, "console_port"), 8080))

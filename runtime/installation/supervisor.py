@@ -10,9 +10,17 @@ What it owns, all on one asyncio event loop (the only thread that touches sessio
   installation's `InputTarget`: readings go to whichever session is current;
 - a supervisor: a session that ends on its own (engine failure) is restarted after a
   back-off (1 s doubling to 60 s by default), and gets the sensors' latest values;
-- housekeeping once a second: scene-file reload, the systemd watchdog (pinged only while
-  audio is really being produced, so a hung engine gets the service restarted), and a
-  status line every ``status_every``.
+- housekeeping once a second: scene-file reload, the opening hours (``schedule``: fade
+  in/out, pause outside hours), the sound card's health (a stopped stream or a card that
+  stopped asking for audio is reopened, or the next ``fallback`` device is used), the
+  systemd watchdog (pinged only while audio is really being produced and the card
+  plays it, so a hung engine gets the service restarted), and a status line every
+  ``status_every``;
+- while a crashed session restarts, the device loops the last minute it played
+  (`sinks.cover.LoopCover`), so the room is never silent.
+
+``clock`` (a callable returning the local wall-clock time as a naive datetime) is what
+the schedule reads; tests pass a fake one and call `apply_schedule` themselves.
 """
 
 from __future__ import annotations
@@ -21,9 +29,10 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 
-from ..errors import CadenzaError, FailedPrecondition, SceneError
+from ..errors import CadenzaError, FailedPrecondition, InvalidArgument, SceneError
 from ..logging_setup import event
 from ..scene import Scene
 from ..server import Runtime, RuntimeConfig
@@ -40,6 +49,7 @@ from .watchdog import Notifier
 log = logging.getLogger("cadenza.installation")
 
 HOUSEKEEPING_S = 1.0   # scene-file check and watchdog tick
+COVER_S = 0.1          # how often the loop cover tops the device buffer up
 STALL_S = 10.0         # a playing session with no audio for this long is unhealthy
 
 
@@ -74,8 +84,17 @@ class Installation:
     engine instances by name (tests)."""
 
     def __init__(self, config: InstallationConfig, engines: Mapping[str, object] | None = None,
-                 listeners: Iterable[object] = (), notifier: Notifier | None = None) -> None:
+                 listeners: Iterable[object] = (), notifier: Notifier | None = None,
+                 clock: Callable[[], datetime] = datetime.now,
+                 device_factory: Callable[..., object] | None = None) -> None:
         self.config = config
+        self.clock = clock
+        self.device_factory = device_factory
+        self.volume = config.volume  # master volume (set_volume, OSC /cadenza/volume)
+        self.schedule_gain = 1.0
+        self.closed_by_schedule = False
+        self.device_problem: str | None = None
+        self._cover_task: asyncio.Task | None = None
         self.engines = engines
         self.extra_listeners = list(listeners)
         self.notifier = notifier or Notifier()
@@ -140,8 +159,11 @@ class Installation:
 
             options = ServeOptions(host=cfg.serve.host, grpc_port=cfg.serve.grpc_port,
                                    ws_port=cfg.serve.ws_port, token=cfg.serve.token,
-                                   runtime=runtime_config)
+                                   runtime=runtime_config, console_port=cfg.serve.console_port)
             self.server = Server(options, runtime=self.runtime)
+            if self.server.console is not None:
+                self.server.console.health_checks.append(self.problem)
+                self.server.console.ready_checks.append(self.not_playing)
             await self.server.start()
         else:
             await self.runtime.start()
@@ -161,6 +183,8 @@ class Installation:
             await self.stop()
             raise
         self._housekeeping = loop.create_task(self._tick(), name="installation-housekeeping")
+        if self.device is not None:
+            self._cover_task = loop.create_task(self._cover(), name="installation-cover")
         self.notifier.send(READY=1, STATUS=f"playing {self.scene.name}")
         event(log, logging.INFO, f"installation {cfg.name} running", config=str(cfg.path),
               engine=cfg.engine, scene=str(cfg.scene_path), session=self.session.id,
@@ -169,6 +193,7 @@ class Installation:
               device=self.device.device_name if self.device else None,
               recording=str(cfg.wav.directory) if cfg.wav else None,
               grpc=self.server.grpc_port if self.server else None,
+              console=self.server.console.url if self.server and self.server.console else None,
               watchdog_s=self.notifier.interval_s)
 
     def _open_outputs(self) -> None:
@@ -176,8 +201,11 @@ class Installation:
         if cfg.device:
             from ..sinks.device import DeviceSink
 
-            self.device = DeviceSink(cfg.device.device, blocksize=cfg.device.blocksize,
-                                     margin_s=cfg.device.margin_s, buffer_s=cfg.device.buffer_s)
+            factory = self.device_factory or DeviceSink
+            self.device = factory(cfg.device.device, blocksize=cfg.device.blocksize,
+                                  margin_s=cfg.device.margin_s, buffer_s=cfg.device.buffer_s,
+                                  fallback=cfg.device.fallback)
+            self.device.volume = cfg.volume
             self.device.start()
             self.sinks.append(self.device)
         if cfg.wav:
@@ -193,10 +221,11 @@ class Installation:
         self.notifier.send(STOPPING=1)
         if self._restart_handle is not None:
             self._restart_handle.cancel()
-        if self._housekeeping is not None:
-            self._housekeeping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._housekeeping
+        for task in (self._housekeeping, self._cover_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         for source in reversed(self.sources):
             with contextlib.suppress(Exception):
                 await source.stop()
@@ -226,7 +255,9 @@ class Installation:
         self.session = session
         self._session_started = time.monotonic()
         self.router.replay()  # the room's current state, before the first block
-        if not self._paused_by_control:
+        if self.config.schedule is not None:
+            self.closed_by_schedule = not self.config.schedule.is_open(self.clock())
+        if not self._paused_by_control and not self.closed_by_schedule:
             self.runtime.control(session.id, "play")
 
     def _ended(self, session: Session, reason: str) -> None:
@@ -240,6 +271,9 @@ class Installation:
               session=session.id, reason=reason, error=session.error,
               uptime_s=round(uptime, 1), restart=self.restarts + 1)
         self.notifier.send(STATUS=f"session ended ({reason}); restarting in {delay:g}s")
+        if self.device is not None and self.device.start_cover():
+            event(log, logging.WARNING, "looping the last minute until the session is back",
+                  seconds=round(self.device.cover.remembered_s, 1))
         # Not from inside the session's own event dispatch: schedule it.
         self._restart_handle = asyncio.get_running_loop().call_later(delay, self._restart)
 
@@ -273,6 +307,10 @@ class Installation:
             try:
                 if self.config.reload:
                     self.check_scene()
+                if self.config.schedule is not None:
+                    self.apply_schedule()
+                if self.device is not None:
+                    self.check_device()
                 if self.notifier.interval_s and now >= next_ping and self.healthy():
                     self.notifier.send(WATCHDOG=1)
                     next_ping = now + self.notifier.interval_s
@@ -281,6 +319,79 @@ class Installation:
                     self.log_status()
             except Exception:  # housekeeping must never die silently
                 log.exception("housekeeping failed")
+
+    async def _cover(self) -> None:
+        while True:
+            await asyncio.sleep(COVER_S)
+            try:
+                self.device.feed_cover()
+            except Exception:
+                log.exception("loop cover failed")
+
+    def set_volume(self, volume: float) -> None:
+        """Master volume of the room's speakers (linear gain, 0..2), times the schedule's
+        fade. The recording keeps the engine's own level."""
+        if not 0.0 <= volume <= 2.0:
+            raise InvalidArgument("volume must be in [0, 2]", field="volume")
+        self.volume = volume
+        if self.device is not None:
+            self.device.volume = volume * self.schedule_gain
+
+    def apply_schedule(self) -> float:
+        """Follow the opening hours at ``clock()``: the fade level goes to the device, and
+        the session pauses once closed (fade-out done) and plays again at opening. Returns
+        the level. Called every housekeeping tick; tests call it with a fake clock."""
+        schedule = self.config.schedule
+        now = self.clock()
+        self.schedule_gain = schedule.gain(now)
+        if self.device is not None:
+            self.device.volume = self.volume * self.schedule_gain
+        is_open = schedule.is_open(now)
+        session = self.session
+        if session is not None and session.state.live and is_open == self.closed_by_schedule:
+            self.closed_by_schedule = not is_open
+            if not self._paused_by_control:
+                self.runtime.control(session.id, "play" if is_open else "pause")
+            event(log, logging.INFO, "opening hours: " + ("open, playing" if is_open else
+                                                          "closed, paused"), at=now.isoformat())
+        return self.schedule_gain
+
+    def check_device(self) -> str | None:
+        """The sound card's health: reopen it (or fail over) when `DeviceSink.check` finds
+        it stopped. Returns the problem still standing, or None."""
+        problem = self.device.check()
+        if problem is None:
+            self.device_problem = None
+            return None
+        event(log, logging.ERROR, f"sound card problem: {problem}; reopening",
+              device=self.device.device_name)
+        try:
+            name = self.device.reopen()
+        except CadenzaError as exc:
+            self.device_problem = f"{problem}; reopening failed: {exc}"
+            event(log, logging.ERROR, "cannot reopen any output device", error=str(exc))
+            return self.device_problem
+        self.device_problem = None
+        event(log, logging.WARNING, "sound card reopened", device=name,
+              reopens=self.device.reopens)
+        return None
+
+    def problem(self) -> str | None:
+        """/healthz: why this installation is not healthy, or None."""
+        if self.device_problem:
+            return self.device_problem
+        return None if self.healthy() else "no audio produced for a while (engine stalled?)"
+
+    def not_playing(self) -> str | None:
+        """/readyz: why the music is not playing now, or None (closed hours count as
+        ready: the installation does what it should)."""
+        session = self.session
+        if session is None:
+            return "session restarting"
+        if session.state != SessionState.PLAYING and not (
+                self.closed_by_schedule or self._paused_by_control):
+            return f"session {session.state.value}"
+        return None
 
     def check_scene(self) -> bool | None:
         """Reload the scene if its file changed. True: reloaded; False: the file has
@@ -321,6 +432,8 @@ class Installation:
             return self._restart_handle is not None
         if session.state != SessionState.PLAYING:
             return session.state.live
+        if self.device_problem:
+            return False
         last = self.watch.last_chunk if self.watch else None
         started = self._session_started
         return time.monotonic() - (last if last is not None else started) < self.stall_s
@@ -345,6 +458,8 @@ class Installation:
         if self.device:
             out["device_underruns"] = self.device.buffer.stats.underruns
             out["device_drift_frames"] = self.device.buffer.stats.drift_frames
+            out["device_reopens"] = self.device.reopens
+            out["volume"] = round(self.device.volume, 3)
         if self.recorder:
             out["recording"] = str(self.recorder.current) if self.recorder.current else None
             out["recording_dropped"] = self.recorder.stats.dropped_chunks

@@ -20,7 +20,9 @@ producer advances ``_written`` and only the consumer ``_read``, each after its c
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +30,7 @@ import numpy as np
 from ..errors import ServerError
 from ..logging_setup import event
 from ..session.chunk import Chunk, EventKind, SessionEvent
+from .cover import LoopCover
 
 log = logging.getLogger("cadenza.sinks.device")
 
@@ -199,6 +202,13 @@ class DeviceSink:
     """Plays a session to a sound card. A `Listener`: attach it to a session (or to each
     new session of an installation: the same sink carries on across restarts).
 
+    Looking after itself (an installation's housekeeping calls these once a second, on
+    the event loop's thread): `check` names what is wrong with the device (a stream that
+    stopped, PortAudio errors, a card that no longer asks for audio), `reopen` opens it
+    again or the first working one of ``fallback``; `volume` is the master gain (ramped
+    over a chunk, never a click); `cover` keeps the last minute and loops it while the
+    session restarts (`start_cover`, `feed_cover`; the next chunk ends it).
+
     ``device``: an output device index, or a (part of a) name as PortAudio lists it
     (``python -m sounddevice``); None: the system default. ``blocksize``: frames per
     callback (0: PortAudio's choice); ``margin_s``: audio buffered before playback
@@ -207,8 +217,21 @@ class DeviceSink:
 
     def __init__(self, device: int | str | None = None, sample_rate: int = 48000,
                  channels: int = 2, blocksize: int = 0, margin_s: float = 0.2,
-                 buffer_s: float = 4.0, fade_s: float = 0.005, latency: str | float = "high") -> None:
-        self.device = device
+                 buffer_s: float = 4.0, fade_s: float = 0.005, latency: str | float = "high",
+                 fallback: tuple[int | str | None, ...] = (), cover_s: float = 60.0,
+                 stall_s: float = 3.0) -> None:
+        self.device = device          # the device playing now
+        self.preferred = device       # reopen tries it first, then the fallbacks in order
+        self.fallback = tuple(fallback)
+        self.volume = 1.0
+        self._gain = 1.0       # the gain the last chunk ended on
+        self.cover = LoopCover(sample_rate, channels, cover_s)
+        self.stall_s = stall_s
+        self.reopens = 0
+        self.errors = 0        # device errors seen (stream died, open failed)
+        self._pulls = 0        # callbacks so far (PortAudio's thread increments it)
+        self._seen_pulls = 0
+        self._seen_at: float | None = None
         self.sample_rate = sample_rate
         self.channels = channels
         self.blocksize = blocksize
@@ -226,12 +249,83 @@ class DeviceSink:
     # ----------------------------------------------------------------- listener
     def on_chunk(self, chunk: Chunk) -> None:
         self.buffer.expect_gap = False
-        self.buffer.push(chunk.pcm)
+        self.cover.stop()
+        self.cover.remember(chunk.pcm)
+        self.buffer.push(self._gained(chunk.pcm))
         underruns = self.buffer.stats.underruns
         if underruns != self._last_underruns:  # report from the loop's thread, not PortAudio's
             self._last_underruns = underruns
             event(log, logging.WARNING, "sound card ran dry: faded out and back in",
                   device=self.device_name, underruns=underruns)
+
+    def _gained(self, pcm: np.ndarray) -> np.ndarray:
+        start, end = self._gain, self.volume
+        self._gain = end
+        if start == end == 1.0:
+            return pcm
+        if start == end:
+            return pcm * np.float32(end)
+        return pcm * np.linspace(start, end, len(pcm), dtype=np.float32)[:, None]
+
+    # ------------------------------------------------------------ the loop cover
+    def start_cover(self) -> bool:
+        """Loop the last minute until the next chunk arrives (a session restarting).
+        False when less than 2 s was heard (then the room is silent meanwhile)."""
+        if not self.cover.start():
+            return False
+        self.buffer.expect_gap = False
+        self.feed_cover()
+        return True
+
+    def feed_cover(self, ahead_s: float = 0.3) -> int:
+        """Keep the buffer ``ahead_s`` above the margin with looped audio; call often
+        (every 0.1 s). Returns the frames pushed."""
+        if not self.cover.active:
+            return 0
+        want = self.buffer.margin + int(ahead_s * self.sample_rate) - self.buffer.buffered
+        if want <= 0:
+            return 0
+        return self.buffer.push(self._gained(self.cover.take(want)))
+
+    # ------------------------------------------------------------- the watchdog
+    def check(self, now: float | None = None) -> str | None:
+        """What is wrong with the output, or None: no stream, a stream PortAudio stopped
+        (unplugged, device error), or callbacks that stopped coming for ``stall_s``."""
+        now = time.monotonic() if now is None else now
+        stream = self._stream
+        if stream is None:
+            return "the output is not open"
+        if not getattr(stream, "active", True):
+            return "the output stream stopped (device error or unplugged)"
+        pulls = self._pulls
+        if pulls != self._seen_pulls or self._seen_at is None:
+            self._seen_pulls, self._seen_at = pulls, now
+            return None
+        if now - self._seen_at >= self.stall_s:
+            return f"the sound card has asked for no audio for {now - self._seen_at:.0f} s"
+        return None
+
+    def reopen(self) -> str:
+        """Close and open the preferred device again; if that fails, the fallbacks in turn
+        (so a card plugged back in is used again). Returns
+        the name of the device now playing; raises DeviceUnavailable when none opens."""
+        self.close()
+        problems = []
+        for device in dict.fromkeys((self.preferred, *self.fallback)):
+            try:
+                self._open(device)
+            except DeviceUnavailable as exc:
+                self.errors += 1
+                problems.append(str(exc))
+                continue
+            self.reopens += 1
+            self._seen_at = None
+            if device != self.device:
+                event(log, logging.WARNING, "failed over to another output",
+                      previous=self.device, device=self.device_name)
+                self.device = device
+            return self.device_name or str(device)
+        raise DeviceUnavailable("; ".join(problems))
 
     def on_event(self, ev: SessionEvent) -> None:
         if ev.kind == EventKind.STATE_CHANGED:
@@ -243,28 +337,45 @@ class DeviceSink:
     def start(self) -> None:
         """Open the device and start playing (silence until the margin is buffered).
         Raises DeviceUnavailable with what to do about it."""
-        sd = _sounddevice()
-        try:
-            info = sd.query_devices(self.device, "output")
-        except (ValueError, sd.PortAudioError) as exc:
-            what = "default output device" if self.device is None else f"output device {self.device!r}"
-            raise DeviceUnavailable(f"no {what} ({exc}); outputs: "
-                                    f"{', '.join(output_devices()) or 'none'}") from None
+        self._open(self.device)
+
+    def _open(self, device: int | str | None) -> None:
+        info = self._query(device)
         self.device_name = info["name"]
+        stream = self._new_stream(info)
         try:
-            self._stream = sd.OutputStream(samplerate=self.sample_rate, channels=self.channels,
-                                           dtype="float32", blocksize=self.blocksize,
-                                           device=info["index"], latency=self.latency,
-                                           callback=self._callback)
-            self._stream.start()
-        except sd.PortAudioError as exc:
-            raise DeviceUnavailable(f"cannot open {self.device_name!r}: {exc}") from None
+            stream.start()
+        except Exception as exc:  # PortAudioError, or a device gone between query and start
+            raise DeviceUnavailable(f"cannot start {self.device_name!r}: {exc}") from None
+        self._stream = stream
         event(log, logging.INFO, "sound card open", device=self.device_name,
               rate=self.sample_rate, blocksize=self.blocksize,
               latency_s=round(float(self._stream.latency), 4))
 
+    def _query(self, device: int | str | None) -> dict:
+        """PortAudio's description of ``device`` (tests substitute a device here)."""
+        sd = _sounddevice()
+        try:
+            return sd.query_devices(device, "output")
+        except (ValueError, sd.PortAudioError) as exc:
+            what = "default output device" if device is None else f"output device {device!r}"
+            raise DeviceUnavailable(f"no {what} ({exc}); outputs: "
+                                    f"{', '.join(output_devices()) or 'none'}") from None
+
+    def _new_stream(self, info: dict):
+        """An unstarted output stream calling `_callback` (tests substitute one here)."""
+        sd = _sounddevice()
+        try:
+            return sd.OutputStream(samplerate=self.sample_rate, channels=self.channels,
+                                   dtype="float32", blocksize=self.blocksize,
+                                   device=info["index"], latency=self.latency,
+                                   callback=self._callback)
+        except sd.PortAudioError as exc:
+            raise DeviceUnavailable(f"cannot open {info['name']!r}: {exc}") from None
+
     def _callback(self, outdata, frames, time_info, status) -> None:
         # PortAudio's thread: no logging, no allocation beyond the block, never raise.
+        self._pulls += 1
         if status.output_underflow:
             self.callback_underflows += 1
         outdata[:] = self.buffer.pull(frames)
@@ -272,8 +383,10 @@ class DeviceSink:
     def close(self) -> None:
         stream, self._stream = self._stream, None
         if stream is not None:
-            stream.stop()
-            stream.close()
+            with contextlib.suppress(Exception):  # a device that is gone may not stop cleanly
+                stream.stop()
+            with contextlib.suppress(Exception):
+                stream.close()
 
 
 def _sounddevice():

@@ -48,7 +48,18 @@ OSC_CONTROL: Mapping[str, Handler] = MappingProxyType({
     "/cadenza/pause": _action("pause"),
     "/cadenza/reset": _action("reset"),
     "/cadenza/trigger": lambda target, args: target.trigger(text_arg(args)),
+    # Master volume of an installation's speakers, a linear gain 0..2 (0 is a value here,
+    # not a button release; see VALUE_ADDRESSES).
+    "/cadenza/volume": lambda target, args: target.set_volume(number_arg(args)),
 })
+VALUE_ADDRESSES = frozenset({"/cadenza/volume"})
+
+
+def number_arg(args: tuple) -> float:
+    """The first argument as a number (for commands that set a level)."""
+    if not args or isinstance(args[0], (str, bool)) or not isinstance(args[0], (int, float)):
+        raise InvalidArgument("this address needs a number argument", field="args")
+    return float(args[0])
 
 
 def is_release(args: tuple) -> bool:
@@ -63,7 +74,7 @@ def dispatch(command: Command, target: ControlTarget,
     if handler is None:
         raise InvalidArgument(f"unknown control address {command.address}; known: "
                               f"{', '.join(sorted(table))}", field="address")
-    if is_release(command.args):
+    if is_release(command.args) and command.address not in VALUE_ADDRESSES:
         return False
     handler(target, command.args)
     return True
