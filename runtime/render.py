@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .engines.base import Engine
-from .errors import SceneError, SceneIssue
+from .errors import EngineError, InvalidArgument, SceneError, SceneIssue
 from .scene import Scene
 from .session import GenerationLoop, SessionEvent
 from .session.chunk import Chunk, EventKind
@@ -37,6 +37,8 @@ class RenderResult:
     wall_seconds: float
     blends: list[BlendPoint] = field(default_factory=list)
     unknown_words: dict[str, list[str]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # e.g. a knob that evaluated to NaN
+    error: str | None = None  # why the session ended early (an engine failure)
 
     @property
     def seconds(self) -> float:
@@ -61,13 +63,24 @@ class _Recorder:
     def on_event(self, event: SessionEvent) -> None:
         if event.kind == EventKind.UNKNOWN_WORDS:
             self.result.unknown_words[str(event.detail["prompt"])] = list(event.detail["words"])
+        elif event.kind == EventKind.ERROR:
+            message = str(event.detail.get("message", ""))
+            if event.detail.get("severity") == "warning":
+                self.result.warnings.append(message)
+            elif self.result.error is None:
+                self.result.error = message or "the engine failed"
 
 
 def render(scene: Scene, engine: Engine, out: str | Path, seconds: float,
            timeline: Sequence[TimelineEvent] = (), seed: int | None = None,
            subtype: str = "PCM_16", timeline_file: str = "<timeline>") -> RenderResult:
     """Render ``seconds`` of ``scene`` to ``out``. Invalid timeline values raise
-    SceneError naming the timeline line and field."""
+    SceneError naming the timeline line and field. If the session fails before the end
+    (an engine error), the partial file is removed and EngineError says why: a render
+    never leaves a short file behind as if it had succeeded."""
+    if not isinstance(seconds, (int, float)) or not 0 < seconds <= 24 * 3600:
+        raise InvalidArgument(f"render length must be within (0, 86400] seconds, got {seconds!r}",
+                              field="seconds")
     loop = GenerationLoop(engine, lookahead_s=0.0)
     session = loop.open(scene, seed)
     rate = engine.info.sample_rate
@@ -93,6 +106,10 @@ def render(scene: Scene, engine: Engine, out: str | Path, seconds: float,
         sink.close()
     result.wall_seconds = time.perf_counter() - started
     result.frames = sink.frames
+    if result.error is not None or (not session.state.live and result.frames < total):
+        Path(out).unlink(missing_ok=True)
+        raise EngineError(f"render failed after {result.frames / rate:.2f} of {seconds:g} s: "
+                          f"{result.error or 'the session ended early'}; no file written")
     return result
 
 

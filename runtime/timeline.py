@@ -21,6 +21,7 @@ from pathlib import Path
 
 from .errors import SceneError, SceneIssue
 from .scene.durations import parse_seconds
+from .scene.limits import DEFAULT_LIMITS, SceneLimits
 from .scene.source import YamlSyntaxError, format_path, parse_yaml
 
 CONTROLS = ("play", "pause", "reset")
@@ -40,14 +41,17 @@ def load_timeline(path: str | Path) -> list[TimelineEvent]:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # ValueError: not UTF-8
         raise SceneError([SceneIssue(str(path), None, "", f"cannot read timeline: {exc}")]) from None
     return parse_timeline(text, str(path))
 
 
-def parse_timeline(text: str, filename: str = "<timeline>") -> list[TimelineEvent]:
+def parse_timeline(text: str, filename: str = "<timeline>",
+                   limits: SceneLimits = DEFAULT_LIMITS) -> list[TimelineEvent]:
+    """Events sorted by time; SceneError (file:line field) for any mistake, including a
+    timeline over the limits (size, nesting, ``max_timeline_events`` events)."""
     try:
-        source = parse_yaml(text)
+        source = parse_yaml(text, limits)
     except YamlSyntaxError as exc:
         raise SceneError([SceneIssue(filename, exc.line, "", str(exc))]) from None
     issues: list[SceneIssue] = []
@@ -58,6 +62,10 @@ def parse_timeline(text: str, filename: str = "<timeline>") -> list[TimelineEven
     data = source.data or []
     if not isinstance(data, list):
         error((), "a timeline is a list of events: '- at: 4s' then 'set: {...}'")
+        raise SceneError(issues)
+    if len(data) > limits.max_timeline_events:
+        error((), f"a timeline of {len(data)} events is over the limit of "
+                  f"{limits.max_timeline_events}")
         raise SceneError(issues)
     events = []
     for i, item in enumerate(data):

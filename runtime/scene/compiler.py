@@ -2,6 +2,10 @@
 
 Pure: the only I/O is `load_scene` reading the file and (optionally) checking that audio
 prompt files exist. Every issue names file, line and field path.
+
+Bounded: every limit of `SceneLimits` is checked here (the one validation point for
+scenes from files, inline requests and reloads). A scene from a client (``untrusted``)
+may name audio files only inside the server's asset directory (none by default).
 """
 
 from __future__ import annotations
@@ -15,10 +19,11 @@ from pathlib import Path as FsPath
 from types import MappingProxyType
 from typing import Any
 
-from ..engines.base import Prompt
 from ..errors import SceneError, SceneIssue
+from ..vocabulary import Prompt
 from .durations import Duration, parse_duration
 from .expr import ANY, BOOL, FUNCTIONS, KEYWORDS, NUMBER, STRING, Compiled, Compiler, ExprError, suggest
+from .limits import DEFAULT_LIMITS, SceneLimits
 from .model import (
     BOOL_KNOBS,
     EASES,
@@ -54,25 +59,38 @@ _DB = re.compile(r"^\s*([-+]?\d+(?:\.\d*)?)\s*dB\s*$", re.IGNORECASE)
 _SIGNATURE = re.compile(r"^\s*(\d{1,2})\s*/\s*(\d{1,2})\s*$")
 
 
-def load_scene(path: str | FsPath, check_files: bool = True) -> Scene:
+def load_scene(path: str | FsPath, check_files: bool = True,
+               limits: SceneLimits = DEFAULT_LIMITS) -> Scene:
     """Read and compile a scene file (audio prompt paths are relative to it)."""
     path = FsPath(path)
     try:
+        size = path.stat().st_size
+        if size > limits.max_bytes:  # refuse before reading a huge file into memory
+            raise SceneError([SceneIssue(str(path), None, "", f"scene is {size} bytes, over "
+                                                              f"the limit of {limits.max_bytes} bytes")])
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
         raise SceneError([SceneIssue(str(path), None, "", f"cannot read scene: {exc}")]) from None
-    return compile_scene(text, filename=str(path), base_dir=path.parent, check_files=check_files)
+    return compile_scene(text, filename=str(path), base_dir=path.parent, check_files=check_files,
+                         limits=limits)
 
 
 def compile_scene(text: str, filename: str = "<scene>", base_dir: str | FsPath | None = None,
-                  check_files: bool = True) -> Scene:
+                  check_files: bool = True, limits: SceneLimits = DEFAULT_LIMITS,
+                  untrusted: bool = False, asset_dir: str | FsPath | None = None) -> Scene:
     """Compile scene YAML. Raises SceneError with every error found (warnings are kept on
-    the scene as ``Scene.warnings``)."""
+    the scene as ``Scene.warnings``).
+
+    ``untrusted`` (a scene sent by a client): audio prompts and stingers must name files
+    inside ``asset_dir`` (relative to it), and with no ``asset_dir`` they are refused."""
+    if not isinstance(text, str):
+        raise SceneError([SceneIssue(filename, None, "", "a scene is YAML text")])
     try:
-        source = parse_yaml(text)
+        source = parse_yaml(text, limits)
     except YamlSyntaxError as exc:
         raise SceneError([SceneIssue(filename, exc.line, "", str(exc))]) from None
-    ctx = _Context(filename, source, FsPath(base_dir) if base_dir else None, check_files)
+    ctx = _Context(filename, source, FsPath(base_dir) if base_dir else None, check_files,
+                   limits, untrusted, FsPath(asset_dir) if asset_dir else None)
     scene = ctx.compile(text)
     errors = [i for i in ctx.issues if i.severity == "error"]
     if errors or scene is None:
@@ -82,11 +100,15 @@ def compile_scene(text: str, filename: str = "<scene>", base_dir: str | FsPath |
 
 class _Context:
     def __init__(self, file: str, source: Source, base_dir: FsPath | None,
-                 check_files: bool) -> None:
+                 check_files: bool, limits: SceneLimits = DEFAULT_LIMITS,
+                 untrusted: bool = False, asset_dir: FsPath | None = None) -> None:
         self.file = file
         self.source = source
         self.base_dir = base_dir
         self.check_files = check_files
+        self.limits = limits
+        self.untrusted = untrusted
+        self.asset_dir = asset_dir
         self.issues: list[SceneIssue] = []
         self.names: dict[str, Any] = {}
         self.broken_prompts: set[str] = set()  # defined but invalid: no cascading errors
@@ -114,25 +136,35 @@ class _Context:
                 self.error((*path, key), f"unknown key {key!r}{suggest(str(key), allowed)}; "
                                          f"allowed: {', '.join(allowed)}")
 
+    def compiler(self, names: Mapping[str, Any] | None = None) -> Compiler:
+        limits = self.limits
+        return Compiler(self.names if names is None else names, limits.max_expr_tokens,
+                        limits.max_expr_depth, limits.max_number_digits)
+
     def expression(self, value: Any, path: Path, want: str) -> Compiled | None:
         """Compile a number/bool constant or an expression string of type ``want``."""
         if isinstance(value, bool):
             value = "true" if value else "false"
         elif isinstance(value, (int, float)):
-            if not math.isfinite(value):
-                self.error(path, f"must be a finite number, got {value}")
+            if not _is_number(value):
+                self.error(path, f"must be a finite number, got {_short(value)}")
                 return None
             value = repr(float(value))
         if not isinstance(value, str):
             self.error(path, f"must be a {want} or an expression string, got {_kind(value)}")
             return None
         try:
-            compiled = Compiler(self.names).compile(value)
+            compiled = self.compiler().compile(value)
         except ExprError as exc:
             self.error(path, str(exc), column=exc.column)
             return None
         if compiled.type not in (want, ANY):
-            self.error(path, f"must be a {want} expression, but {value!r} is a {compiled.type}")
+            hint = ""
+            if compiled.type == STRING and want == BOOL and compiled.constant:
+                hint = (f"; write the condition without the outer quotes, e.g. "
+                        f"{_unquoted_hint(path, str(compiled.fn({})))}")
+            self.error(path, f"must be a {want} expression, but {_short(value)} is a "
+                             f"{compiled.type}{hint}")
             return None
         return compiled
 
@@ -157,9 +189,17 @@ class _Context:
                        "every scene needs a name: 'scene: my_scene'" if "scene" not in doc
                        else f"scene name must be a non-empty string, got {_kind(name)}")
             name = "?"
+        elif len(name) > self.limits.max_scene_name_chars:
+            self.error(("scene",), f"scene name of {len(name)} characters is longer than "
+                                   f"{self.limits.max_scene_name_chars}")
+            name = "?"
         description = doc.get("description") or ""
         if not isinstance(description, str):
             self.error(("description",), "description must be a string")
+            description = ""
+        elif len(description) > self.limits.max_text_chars:
+            self.error(("description",), f"description is longer than "
+                                         f"{self.limits.max_text_chars} characters")
             description = ""
         engine = doc.get("engine")
         if engine is not None and not isinstance(engine, str):
@@ -187,8 +227,7 @@ class _Context:
         )
 
     def _check_name(self, name: Any, path: Path, what: str) -> bool:
-        if not isinstance(name, str) or not _NAME.match(name):
-            self.error(path, f"{what} name {name!r} must be an identifier (letters, digits, _)")
+        if not self._identifier(name, path, what):
             return False
         if name in KEYWORDS or name in FUNCTIONS:
             self.error(path, f"{what} name {name!r} is reserved by the expression language")
@@ -198,9 +237,30 @@ class _Context:
             return False
         return True
 
+    def _identifier(self, name: Any, path: Path, what: str) -> bool:
+        if isinstance(name, str) and len(name) > self.limits.max_name_chars:
+            self.error(path, f"{what} name of {len(name)} characters is longer than "
+                             f"{self.limits.max_name_chars}")
+            return False
+        if not isinstance(name, str) or not _NAME.match(name):
+            self.error(path, f"{what} name {_short(name)} must be an identifier (letters, "
+                             f"digits, _)")
+            return False
+        return True
+
+    def _too_many(self, mapping: dict | None, path: Path, what: str, limit: int) -> bool:
+        if mapping is not None and len(mapping) + (len(self.names) if what == "inputs and "
+                                                   "derived values" else 0) > limit:
+            self.error(path, f"more than {limit} {what} (the limit for a scene)")
+            return True
+        return False
+
     def inputs(self, section: Any) -> dict[str, Input]:
         out: dict[str, Input] = {}
         mapping = self.expect_mapping(section, ("inputs",), "inputs")
+        if self._too_many(mapping, ("inputs",), "inputs and derived values",
+                          self.limits.max_inputs):
+            return out
         for name, spec in (mapping or {}).items():
             path = ("inputs", name)
             if not self._check_name(name, path, "input"):
@@ -287,6 +347,9 @@ class _Context:
     def derived(self, section: Any) -> list[Derived]:
         out: list[Derived] = []
         mapping = self.expect_mapping(section, ("derived",), "derived")
+        if self._too_many(mapping, ("derived",), "inputs and derived values",
+                          self.limits.max_inputs):
+            return out
         for name, spec in (mapping or {}).items():
             path = ("derived", name)
             if not self._check_name(name, path, "derived"):
@@ -316,7 +379,7 @@ class _Context:
                 return None
             spec, path = spec["expr"], (*path, "expr")
         try:
-            compiled = Compiler(self.names).compile(_as_text(spec))
+            compiled = self.compiler().compile(_as_text(spec))
         except ExprError as exc:
             self.error(path, str(exc), column=exc.column)
             return None
@@ -331,11 +394,13 @@ class _Context:
         if mapping is not None and not mapping:
             self.error(("prompts",) if section is not None else (),
                        "a scene needs at least one prompt under 'prompts'")
+        if self._too_many(mapping, ("prompts",), "prompts", self.limits.max_prompts):
+            self.broken_prompts.update(str(name)[:self.limits.max_name_chars] for name in mapping or {})
+            return out
         for name, spec in (mapping or {}).items():
             path = ("prompts", name)
             self.broken_prompts.add(str(name))
-            if not isinstance(name, str) or not _NAME.match(name):
-                self.error(path, f"prompt name {name!r} must be an identifier")
+            if not self._identifier(name, path, "prompt"):
                 continue
             if isinstance(spec, dict):
                 self.unknown_keys(spec, ("text", "audio", "description"), path)
@@ -351,19 +416,46 @@ class _Context:
             if not isinstance(spec, str) or not spec.strip():
                 self.error(path, f"prompt {name!r} needs some text, e.g. \"dark ambient drones\"")
                 continue
+            if len(spec) > self.limits.max_text_chars:
+                self.error(path, f"prompt text is longer than {self.limits.max_text_chars} "
+                                 f"characters")
+                continue
             out[name] = Prompt(text=spec.strip())
         self.broken_prompts -= set(out)
         return out
 
     def audio_prompt(self, value: Any, path: Path) -> Prompt | None:
-        if not isinstance(value, str) or not value:
+        if not isinstance(value, str) or not value or "\0" in value or \
+                len(value) > self.limits.max_text_chars:
             self.error(path, "audio must be a path to a sound file")
             return None
+        if self.untrusted:
+            return self.sandboxed_audio(value, path)
         file = FsPath(value)
         if not file.is_absolute() and self.base_dir is not None:
             file = self.base_dir / file
         if self.check_files and not file.is_file():
             self.error(path, f"audio prompt file not found: {file}")
+            return None
+        return Prompt(audio=str(file))
+
+    def sandboxed_audio(self, value: str, path: Path) -> Prompt | None:
+        """A client's scene: the file must lie inside the asset directory (after
+        resolving links and '..'), and exist there."""
+        if self.asset_dir is None:
+            self.error(path, f"audio file {_short(value)} refused: a scene sent by a client "
+                             f"may name audio only when the server has an asset directory "
+                             f"(cadenza serve --assets DIR), and this one has none")
+            return None
+        root = self.asset_dir.resolve()
+        try:
+            file = (root / value).resolve()
+            inside = file.is_relative_to(root) and file.is_file()
+        except (OSError, ValueError, RuntimeError):
+            inside = False
+        if not inside:
+            self.error(path, f"audio file {_short(value)} refused: not a file inside the "
+                             f"server's asset directory (name it relative to that directory)")
             return None
         return Prompt(audio=str(file))
 
@@ -407,7 +499,7 @@ class _Context:
         elif "weight" in spec:
             weight = self.expression(spec["weight"], (*path, "weight"), NUMBER)
         elif when is not None:
-            weight = Compiler({}).compile("1")
+            weight = self.compiler({}).compile("1")
         else:
             self.error(path, "a mix entry needs a 'weight', a 'curve' or a 'when'")
             return None
@@ -546,10 +638,11 @@ class _Context:
     def stingers(self, section: Any) -> dict[str, Stinger]:
         out: dict[str, Stinger] = {}
         mapping = self.expect_mapping(section, ("stingers",), "stingers")
+        if self._too_many(mapping, ("stingers",), "stingers", self.limits.max_stingers):
+            return out
         for name, spec in (mapping or {}).items():
             path = ("stingers", name)
-            if not isinstance(name, str) or not _NAME.match(name):
-                self.error(path, f"stinger name {name!r} must be an identifier")
+            if not self._identifier(name, path, "stinger"):
                 continue
             spec = self.expect_mapping(spec, path, f"stinger {name!r}")
             if spec is None:
@@ -622,7 +715,7 @@ class _Context:
         names = _scale_names()
         if isinstance(value, str) and value in names:
             value = repr(value)
-        compiler = Compiler(self.names)
+        compiler = self.compiler()
         try:
             compiled = compiler.compile(value) if isinstance(value, str) else None
         except ExprError as exc:
@@ -698,13 +791,32 @@ class _Context:
 
 
 def _scale_names() -> tuple[str, ...]:
-    from ..engines.base import SCALE_UNSPECIFIED, SCALES
+    from ..vocabulary import SCALE_UNSPECIFIED, SCALES
 
     return (*SCALES, SCALE_UNSPECIFIED)
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer beyond any float
+        return False
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """``repr`` cut to ``limit`` characters: an error never echoes unbounded input."""
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**limit else \
+        f"an integer of {len(str(abs(value)))} digits"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _unquoted_hint(path: Path, condition: str) -> str:
+    key = path[-1] if path else ""
+    if isinstance(key, str) and key.startswith(("enter ", "leave ")):
+        return f"{key.split(' ', 1)[0]} {condition}: ..."
+    return condition
 
 
 def _as_text(value: Any) -> str:

@@ -31,11 +31,17 @@ class Duration:
 def parse_duration(value: object, musical: bool = True) -> Duration | None:
     """A duration, or None if ``value`` is not one (negative, NaN, unknown unit)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return Duration(float(value), "s") if math.isfinite(value) and value >= 0 else None
-    if isinstance(value, str):
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond any float
+            return None
+        return Duration(number, "s") if math.isfinite(number) and number >= 0 else None
+    if isinstance(value, str) and len(value) <= 64:
         m = _DURATION.match(value)
         if m:
             number, unit = float(m.group(1)), m.group(2) or "s"
+            if not math.isfinite(number):
+                return None
             if unit.startswith("beat") or unit.startswith("bar"):
                 if not musical:
                     return None

@@ -13,21 +13,28 @@ Two kinds of weight change:
   boundary, then the weights travel from where they were to the target over the glide,
   along the easing curve (through the fill prompt first, if any). A change that lands
   inside the coming block is returned as a `Switch` at its exact sample offset.
+
+Non-finite values never reach the engine: a weight that evaluates to NaN or infinity
+counts as 0, a knob takes its last finite value (or the bottom of its range), an engine
+conditioning value 0. Each such (field, value) is reported once per evaluator through
+`take_warnings` (the session emits it as an event).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
 from ..audio import SAMPLE_RATE
-from ..engines.base import Knobs
 from ..musictime import BeatClock
+from ..vocabulary import Knobs
 from .durations import Duration
 from .model import Blend, Scene, Switch, Transition
 
 _EPS = 1e-6
+_MAX_WEIGHT = 1e9  # one term's weight, so that a sum of many never overflows
 
 
 @dataclass
@@ -76,6 +83,24 @@ class SceneEvaluator:
         self.shaped: _Shaped | None = None
         self.time: int | None = None
         self.env: dict[str, object] = {}
+        self._warned: set[str] = set()
+        self._pending: list[str] = []
+        self._last_knobs: dict[str, float] = {}
+
+    def take_warnings(self) -> list[str]:
+        """Warnings raised since the last call (each kind at most once per evaluator)."""
+        out, self._pending = self._pending, []
+        return out
+
+    def _finite(self, value: object, field: str, fallback: float) -> float:
+        number = float(value)  # type: ignore[arg-type]
+        if math.isfinite(number):
+            return number
+        if field not in self._warned:
+            self._warned.add(field)
+            self._pending.append(f"scene {self.scene.name!r}: {field} evaluated to {number}; "
+                                 f"using {fallback:g} instead (reported once per session)")
+        return fallback
 
     def evaluate(self, targets: Mapping[str, float | str | bool], now: int,
                  clock: BeatClock | None = None, horizon: int = 0, lead: int = 0) -> Blend:
@@ -162,7 +187,8 @@ class SceneEvaluator:
         out = dict.fromkeys(self.scene.prompts, 0.0)
         for term in self.scene.mix:
             if term.when is None or term.when.fn(env):
-                out[term.prompt] += max(0.0, float(term.weight.fn(env)))
+                weight = self._finite(term.weight.fn(env), f"mix weight of {term.prompt!r}", 0.0)
+                out[term.prompt] += min(max(0.0, weight), _MAX_WEIGHT)
         return out
 
     def _samples(self, duration: Duration, clock: BeatClock) -> float:
@@ -265,13 +291,18 @@ class SceneEvaluator:
         for rule in self.scene.knobs:
             raw = rule.expr.fn(env)
             if rule.kind == "extra":
-                extra[rule.name] = float(raw)
+                extra[rule.name] = self._finite(raw, f"knob conditioning.{rule.name}", 0.0)
             elif rule.kind == "bool":
                 values[rule.name] = bool(raw)
             elif rule.kind == "scale":
                 values[rule.name] = None if raw == "SCALE_UNSPECIFIED" else str(raw)
             else:
-                value = min(max(float(raw), rule.lo), rule.hi)
+                number = float(raw)
+                fallback = rule.hi if number == math.inf else rule.lo if number == -math.inf \
+                    else self._last_knobs.get(rule.name, rule.lo)
+                number = self._finite(number, f"knob {rule.name}", fallback)
+                value = min(max(number, rule.lo), rule.hi)
+                self._last_knobs[rule.name] = value
                 values[rule.name] = round(value) if rule.integer else value
         return Knobs(**values, extra=MappingProxyType(extra)) if extra else Knobs(**values)
 

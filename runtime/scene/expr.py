@@ -17,11 +17,19 @@ Types: number, bool, and enum (an input's set of string values). Functions: min,
 abs, clamp(x, lo, hi), lerp(a, b, t), smoothstep(lo, hi, x) and
 curve(x, [x0, y0], [x1, y1], ...), a piecewise-linear curve held flat outside its points.
 Division by zero yields 0 (a scene must never crash the music).
+
+Bounded for hostile text: at most ``max_tokens`` tokens and ``max_depth`` levels of
+nesting (parentheses, ``if ... else``, ``not``, unary ``-``, call arguments), so the
+recursive-descent parser never recurses without a bound; chains of ``+ -``, ``* / %``,
+``and``, ``or`` compile to one flat node each, so evaluating a 1,000-term sum does not
+recurse either. Number literals have at most ``max_digits`` digits and every constant
+(folded or written) must be finite.
 """
 
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -103,15 +111,27 @@ FUNCTIONS = ("min", "max", "abs", "clamp", "lerp", "smoothstep", "curve")
 class Compiler:
     """Parses and type-checks one expression against the names a scene defines."""
 
-    def __init__(self, names: Mapping[str, Type]) -> None:
+    def __init__(self, names: Mapping[str, Type], max_tokens: int = 4096, max_depth: int = 32,
+                 max_digits: int = 40) -> None:
         self.names = names
+        self.max_tokens = max_tokens
+        self.max_depth = max_depth
+        self.max_digits = max_digits
         self.strings: list[str] = []  # every string literal of the last expression
+        self.depth = 0
 
     def compile(self, text: str) -> Compiled:
         if not isinstance(text, str):
             raise ExprError("an expression must be a string or a number", 1)
+        # Cheap bound before tokenizing: a token takes at least one character.
+        if len(text) > 16 * self.max_tokens:
+            raise ExprError(f"expression of {len(text)} characters is too long", 1)
         self.tokens = tokenize(text)
+        if len(self.tokens) - 1 > self.max_tokens:
+            raise ExprError(f"expression has {len(self.tokens) - 1} tokens, more than the "
+                            f"limit of {self.max_tokens}", self.tokens[self.max_tokens].column)
         self.pos = 0
+        self.depth = 0
         self.strings = []
         result = self._expr()
         if self._peek().kind != "end":
@@ -143,8 +163,21 @@ class Compiler:
         found = "the end of the expression" if tok.kind == "end" else repr(tok.text)
         raise ExprError(f"expected {op!r} but found {found}", tok.column)
 
+    def _enter(self) -> None:
+        self.depth += 1
+        if self.depth > self.max_depth:
+            raise ExprError(f"expression nested more than {self.max_depth} levels deep "
+                            f"(parentheses, if/else, not, unary '-')", self._peek().column)
+
     # --------------------------------------------------------------------- grammar
     def _expr(self) -> Compiled:
+        self._enter()
+        try:
+            return self._conditional()
+        finally:
+            self.depth -= 1
+
+    def _conditional(self) -> Compiled:
         value = self._or()
         tok = self._accept("if")
         if not tok:
@@ -160,28 +193,35 @@ class Compiler:
         return _node(value.type, lambda env: a(env) if c(env) else b(env), cond, value, other)
 
     def _or(self) -> Compiled:
-        left = self._and()
-        while tok := self._accept("or"):
-            right = self._and()
-            self._require(left, BOOL, tok, "the left side of 'or'")
-            self._require(right, BOOL, tok, "the right side of 'or'")
-            a, b = left.fn, right.fn
-            left = _node(BOOL, lambda env, a=a, b=b: bool(a(env)) or bool(b(env)), left, right)
-        return left
+        return self._logic("or", self._and)
 
     def _and(self) -> Compiled:
-        left = self._not()
-        while tok := self._accept("and"):
-            right = self._not()
-            self._require(left, BOOL, tok, "the left side of 'and'")
-            self._require(right, BOOL, tok, "the right side of 'and'")
-            a, b = left.fn, right.fn
-            left = _node(BOOL, lambda env, a=a, b=b: bool(a(env)) and bool(b(env)), left, right)
-        return left
+        return self._logic("and", self._not)
+
+    def _logic(self, op: str, operand: Callable[[], Compiled]) -> Compiled:
+        """``a or b or c`` (or ``and``) as one flat node, short-circuiting in order."""
+        first = operand()
+        items = [first]
+        while tok := self._accept(op):
+            right = operand()
+            if len(items) == 1:
+                self._require(first, BOOL, tok, f"the left side of {op!r}")
+            self._require(right, BOOL, tok, f"the right side of {op!r}")
+            items.append(right)
+        if len(items) == 1:
+            return first
+        fs = tuple(item.fn for item in items)
+        fn = (lambda env: any(bool(f(env)) for f in fs)) if op == "or" else \
+            (lambda env: all(bool(f(env)) for f in fs))
+        return _node(BOOL, fn, *items)
 
     def _not(self) -> Compiled:
         if tok := self._accept("not"):
-            operand = self._not()
+            self._enter()
+            try:
+                operand = self._not()
+            finally:
+                self.depth -= 1
             self._require(operand, BOOL, tok, "the operand of 'not'")
             f = operand.fn
             return _node(BOOL, lambda env: not f(env), operand)
@@ -246,36 +286,42 @@ class Compiler:
             raise ExprError(f"cannot compare {left.type} with {right.type}", tok.column)
 
     def _sum(self) -> Compiled:
-        left = self._product()
-        while tok := self._accept("+", "-"):
-            right = self._product()
-            self._require(left, NUMBER, tok, f"the left side of {tok.text!r}")
-            self._require(right, NUMBER, tok, f"the right side of {tok.text!r}")
-            a, b = left.fn, right.fn
-            fn = (lambda env, a=a, b=b: a(env) + b(env)) if tok.text == "+" else \
-                (lambda env, a=a, b=b: a(env) - b(env))
-            left = _node(NUMBER, fn, left, right)
-        return left
+        return self._arithmetic(("+", "-"), self._product)
 
     def _product(self) -> Compiled:
-        left = self._unary()
-        while tok := self._accept("*", "/", "%"):
-            right = self._unary()
-            self._require(left, NUMBER, tok, f"the left side of {tok.text!r}")
+        return self._arithmetic(("*", "/", "%"), self._unary)
+
+    def _arithmetic(self, ops: tuple[str, ...], operand: Callable[[], Compiled]) -> Compiled:
+        """A left-associative chain ``a + b - c ...`` as one flat node (evaluated in a
+        loop, so its length never becomes recursion depth)."""
+        first = operand()
+        steps: list[tuple[str, Compiled]] = []
+        while tok := self._accept(*ops):
+            right = operand()
+            if not steps:
+                self._require(first, NUMBER, tok, f"the left side of {tok.text!r}")
             self._require(right, NUMBER, tok, f"the right side of {tok.text!r}")
-            a, b = left.fn, right.fn
-            if tok.text == "*":
-                fn = lambda env, a=a, b=b: a(env) * b(env)  # noqa: E731
-            elif tok.text == "/":
-                fn = lambda env, a=a, b=b: _div(a(env), b(env))  # noqa: E731
-            else:
-                fn = lambda env, a=a, b=b: _mod(a(env), b(env))  # noqa: E731
-            left = _node(NUMBER, fn, left, right)
-        return left
+            steps.append((tok.text, right))
+        if not steps:
+            return first
+        head = first.fn
+        chain = tuple((_BINARY[op], item.fn) for op, item in steps)
+
+        def fn(env: Env) -> object:
+            value = head(env)
+            for apply, f in chain:
+                value = apply(value, f(env))
+            return value
+
+        return _node(NUMBER, fn, first, *(item for _, item in steps))
 
     def _unary(self) -> Compiled:
         if tok := self._accept("-"):
-            operand = self._unary()
+            self._enter()
+            try:
+                operand = self._unary()
+            finally:
+                self.depth -= 1
             self._require(operand, NUMBER, tok, "the operand of unary '-'")
             f = operand.fn
             return _node(NUMBER, lambda env: -f(env), operand)
@@ -284,6 +330,9 @@ class Compiler:
     def _atom(self) -> Compiled:
         tok = self._next()
         if tok.kind == "number":
+            if sum(c.isdigit() for c in tok.text) > self.max_digits:
+                raise ExprError(f"a number with more than {self.max_digits} digits",
+                                tok.column)
             value = float(tok.text)
             return Compiled(NUMBER, lambda env: value, frozenset(), True)
         if tok.kind == "string":
@@ -398,6 +447,9 @@ def _node(type_: Type, fn: Fn, *children: Compiled) -> Compiled:
     constant = all(c.constant for c in children)
     if constant:
         value = fn({})  # fold constants once; nothing in a constant depends on state
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ExprError(f"this constant part of the expression is {value}, not a finite "
+                            f"number", 1)
         return Compiled(type_, lambda env: value, names, True)
     return Compiled(type_, fn, names, False)
 
@@ -412,6 +464,12 @@ def _div(a: float, b: float) -> float:
 
 def _mod(a: float, b: float) -> float:
     return a % b if b != 0 else 0.0
+
+
+_BINARY: dict[str, Callable[[float, float], float]] = {
+    "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+    "/": lambda a, b: _div(a, b), "%": lambda a, b: _mod(a, b),
+}
 
 
 def _smoothstep(lo: float, hi: float, x: float) -> float:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from ..scene.limits import SceneLimits
 
 
 @dataclass(frozen=True)
@@ -19,3 +21,11 @@ class RuntimeConfig:
     updates_per_second: float = 200.0       # state/prompt/control messages per session
     record_dir: Path | None = None          # write session recordings here (replay)
     metrics_per_session: bool = False       # per-session series on /metrics (small servers)
+    # Hostile input (docs/scenes.md "Limits"): the bounds of every scene the server compiles,
+    # where a client's scene may find audio files (None: nowhere), and the budget of the
+    # worker process that compiles client scenes, scene checks and reloads off the loop.
+    scene_limits: SceneLimits = field(default_factory=SceneLimits)
+    asset_dir: Path | None = None
+    compile_workers: int = 2                # processes; 0 compiles in a thread instead
+    compile_timeout_s: float = 2.0          # per scene, then the worker is killed
+    compile_memory_mb: int = 256            # address space a compile may add (RLIMIT_AS)
