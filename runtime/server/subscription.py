@@ -4,7 +4,10 @@ Policy for slow clients: a subscription holds at most ``max_chunks`` undelivered
 chunks (the configured backlog, seconds of audio). When a chunk arrives and the queue is
 full, the subscription is closed with RESOURCE_EXHAUSTED ("too slow") instead of blocking
 or growing: the session, and every other client of it, never wait for a slow one.
-Events are small and never dropped while the subscription lives.
+Events are small and never dropped while the subscription lives. Chunks replayed from
+the session's history on resume (`replay`) never count against that limit: they are
+already late by design, and only live chunks arriving while the client still drains them
+show that it is too slow.
 
 Called from the event loop's thread only (the generation loop delivers there).
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..errors import CadenzaError, ResourceExhausted
@@ -53,6 +57,7 @@ class Subscription:
         self._items: collections.deque = collections.deque()
         self._urgent: collections.deque = collections.deque()  # control replies, in order
         self._chunks = 0
+        self._replayed = 0  # replayed chunks still queued (always the oldest chunks queued)
         self._ready = asyncio.Event()
         self.closed: Closed | None = None
         self.delivered = 0
@@ -72,6 +77,17 @@ class Subscription:
         self._chunks += 1
         if self.beats and chunk.clock is not None:
             self._items.extend(beat_events(chunk, self.beats))
+        self._ready.set()
+
+    def replay(self, chunks: Iterable[Chunk]) -> None:
+        """Queue chunks from the session's history (resume), outside the backlog limit."""
+        if self.closed:
+            return
+        for chunk in chunks:
+            self._items.append(chunk)
+            self._replayed += 1
+            if self.beats and chunk.clock is not None:
+                self._items.extend(beat_events(chunk, self.beats))
         self._ready.set()
 
     def on_event(self, event: SessionEvent) -> None:
@@ -97,6 +113,7 @@ class Subscription:
             self._items.clear()
             self._urgent.clear()
             self._chunks = 0
+            self._replayed = 0
         self._ready.set()
 
     # -------------------------------------------------------------------- consumer
@@ -112,10 +129,14 @@ class Subscription:
             return self._urgent.popleft()
         item = self._items.popleft()
         if isinstance(item, Chunk):
-            self._chunks -= 1
+            if self._replayed:
+                self._replayed -= 1
+            else:
+                self._chunks -= 1
             self.delivered += 1
         return item
 
     @property
     def backlog(self) -> int:
+        """Live chunks waiting (replayed history excluded)."""
         return self._chunks
