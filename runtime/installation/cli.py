@@ -47,7 +47,8 @@ def cmd_service_install(args: argparse.Namespace) -> int:
         return 1
     options = UnitOptions(name=args.name or config.name, config=Path(args.config),
                           user_unit=args.user, run_as=args.run_as,
-                          watchdog_s=args.watchdog)
+                          watchdog_s=args.watchdog,
+                          writable=(config.wav.directory,) if config.wav else ())
     if args.print:
         sys.stdout.write(render_unit(options))
         return 0
@@ -61,7 +62,62 @@ def cmd_service_install(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_devices(args: argparse.Namespace) -> int:
+    """List the output devices; ``--test-tone`` plays a 440 Hz tone on one of them."""
+    from ..sinks.device import DeviceSink, DeviceUnavailable, _sounddevice, output_devices
+
+    try:
+        sd = _sounddevice()
+    except DeviceUnavailable as exc:
+        print(f"cadenza devices: {exc}", file=sys.stderr)
+        return 2
+    outputs = output_devices()
+    if not outputs:
+        print("cadenza devices: PortAudio sees no output device here; plug in a sound card, "
+              "or check that this user is in the 'audio' group", file=sys.stderr)
+        return 1
+    default = sd.default.device[1] if isinstance(sd.default.device, (list, tuple)) else None
+    for line in outputs:
+        index = int(line.split(":", 1)[0])
+        print(("* " if index == default else "  ") + line)
+    if args.test_tone is None:
+        return 0
+    import time
+
+    import numpy as np
+
+    device = None if args.test_tone in ("", "default") else (
+        int(args.test_tone) if args.test_tone.isdigit() else args.test_tone)
+    sink = DeviceSink(device, margin_s=0.1)
+    t = np.arange(int(args.seconds * sink.sample_rate)) / sink.sample_rate
+    tone = (0.2 * np.sin(2 * np.pi * 440.0 * t)).astype(np.float32)
+    ramp = min(len(t) // 2, 2400)
+    tone[:ramp] *= np.linspace(0, 1, ramp, dtype=np.float32)
+    tone[-ramp:] *= np.linspace(1, 0, ramp, dtype=np.float32)
+    try:
+        sink.start()
+    except DeviceUnavailable as exc:
+        print(f"cadenza devices: {exc}", file=sys.stderr)
+        return 2
+    try:
+        print(f"playing a 440 Hz tone on {sink.device_name} for {args.seconds:g} s")
+        sink.buffer.push(np.stack([tone, tone], axis=1))
+        time.sleep(args.seconds + 0.3)
+    finally:
+        sink.close()
+    return 0
+
+
 def add_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("devices", help="list the sound card outputs (the names and indexes "
+                                       "outputs.device takes); --test-tone plays a tone",
+                       epilog="examples:\n  cadenza devices\n  cadenza devices --test-tone\n"
+                              "  cadenza devices --test-tone 'USB Audio' --seconds 5")
+    p.add_argument("--test-tone", nargs="?", const="default", metavar="DEVICE",
+                   help="play a 440 Hz tone on DEVICE (a name, an index, or the default)")
+    p.add_argument("--seconds", type=float, default=2.0, help="length of the test tone")
+    p.set_defaults(func=cmd_devices)
+
     p = sub.add_parser("run", help="run an installation from one config file (sensors, "
                                    "sound card, recording; restarts and reloads by itself)")
     p.add_argument("config", help="installation YAML (see docs/installations.md)")
@@ -79,8 +135,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--user", action="store_true",
                    help="a user unit (~/.config/systemd/user) instead of a system unit")
     s.add_argument("--name", help="unit name suffix (default: the installation's name)")
-    s.add_argument("--run-as", help="User= for a system unit (who owns the sound card)")
-    s.add_argument("--watchdog", type=int, default=30, help="WatchdogSec (default 30)")
+    s.add_argument("--run-as", help="User= for a system unit (default: a dedicated user "
+                                    "'cadenza' in the audio group)")
+    s.add_argument("--watchdog", type=int, default=30,
+                   help="WatchdogSec: seconds without audio before systemd restarts it")
     s.add_argument("--unit-dir", help="write the unit here instead of the systemd folder")
     s.add_argument("--print", action="store_true", help="print the unit instead of writing it")
     s.set_defaults(func=cmd_service_install)

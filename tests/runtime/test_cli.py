@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
+import os
+import socket
 import subprocess
 import sys
+import tomllib
+from pathlib import Path
 
 import soundfile
 
@@ -56,3 +61,135 @@ def test_render_of_a_missing_scene_is_one_clear_line(tmp_path):
     result = cadenza("render", "nope", "--out", str(tmp_path / "x.wav"))
     assert result.returncode == 1
     assert "no scene file 'nope'" in result.stderr and "Traceback" not in result.stderr
+
+
+# ------------------------------------------------------------ friendly command line
+def busy_port() -> socket.socket:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen()
+    return s
+
+
+def one_clear_line(result: subprocess.CompletedProcess, *words: str) -> str:
+    """Non-zero exit, no traceback, and a last stderr line naming the fix."""
+    assert result.returncode != 0, result.stdout
+    assert "Traceback" not in result.stderr, result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    for word in words:
+        assert word in line, line
+    return line
+
+
+def test_a_grpc_port_in_use_is_one_line_naming_the_flag():
+    with busy_port() as taken:
+        port = str(taken.getsockname()[1])
+        result = cadenza("serve", "--grpc-port", port, "--ws-port", "0", "--console-port", "0")
+        one_clear_line(result, port, "--grpc-port")
+        verbose = cadenza("-v", "serve", "--grpc-port", port, "--ws-port", "0",
+                          "--console-port", "0")
+        assert verbose.returncode != 0 and "Traceback" in verbose.stderr   # -v: the details
+
+
+def test_a_websocket_port_in_use_is_one_line_naming_the_flag():
+    with busy_port() as taken:
+        port = str(taken.getsockname()[1])
+        result = cadenza("serve", "--grpc-port", "0", "--ws-port", port, "--console-port", "0")
+        one_clear_line(result, port, "--ws-port")
+
+
+def test_a_missing_token_file_says_how_to_make_one(tmp_path):
+    missing = tmp_path / "token"
+    result = cadenza("serve", "--token-file", str(missing), "--grpc-port", "0", "--ws-port", "0")
+    one_clear_line(result, str(missing), "No such file", "--token")
+
+
+def test_a_missing_replay_file_says_where_recordings_come_from(tmp_path):
+    result = cadenza("replay", str(tmp_path / "gone.cadrec"), "--out", str(tmp_path / "x.wav"))
+    one_clear_line(result, "gone.cadrec", "--record DIR")
+    diff = cadenza("replay", "--diff", str(tmp_path / "a.wav"), str(tmp_path / "b.wav"))
+    one_clear_line(diff, "a.wav")
+
+
+def test_missing_scene_and_installation_files_are_one_line(tmp_path):
+    one_clear_line(cadenza("scene", "check", str(tmp_path / "nope.yaml")))
+    assert "no scene file" in cadenza("scene", "check", str(tmp_path / "nope.yaml")).stdout
+    result = cadenza("run", str(tmp_path / "gallery.yaml"))
+    one_clear_line(result, "gallery.yaml", "cannot read")
+
+
+def test_a_closed_pipe_is_not_a_traceback():
+    """`cadenza scene check ... | head`: the reader is gone before we write."""
+    read, write = os.pipe()
+    os.close(read)
+    files = [str(p) for p in sorted(scenes.DIRECTORY.glob("*.yaml"))]
+    try:
+        process = subprocess.run([sys.executable, "-m", "cadenza.runtime.cli", "scene", "check",
+                                  *files], stdout=write, stderr=subprocess.PIPE, text=True,
+                                 timeout=120)
+    finally:
+        os.close(write)
+    assert process.returncode == 141, process.stderr
+    assert "Traceback" not in process.stderr and "BrokenPipe" not in process.stderr
+
+
+def test_models_without_the_magenta_extra_prints_the_install_line(tmp_path):
+    shim = tmp_path / "shim"
+    shim.mkdir()   # stands in for an environment where huggingface_hub is not installed
+    (shim / "huggingface_hub.py").write_text("raise ImportError(\"No module named 'huggingface_hub'\")\n")
+    env = {**os.environ, "PYTHONPATH": f"{shim}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    result = subprocess.run([sys.executable, "-m", "cadenza.runtime.cli", "models", "list"],
+                            capture_output=True, text=True, timeout=120, env=env)
+    one_clear_line(result, "pip install 'cadenza[magenta]'")
+
+
+def test_huggingface_hub_and_flax_live_in_the_magenta_extra():
+    project = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    core = " ".join(project["project"]["dependencies"])
+    magenta = " ".join(project["project"]["optional-dependencies"]["magenta"])
+    assert "huggingface" not in core and "flax" not in core
+    assert "huggingface_hub" in magenta and "flax" in magenta
+
+
+def test_every_flag_has_help_defaults_and_every_command_a_description():
+    from cadenza.runtime.cli import build_parser
+
+    missing = []
+
+    def walk(parser: argparse.ArgumentParser) -> None:
+        if not parser.description:
+            missing.append(f"{parser.prog}: no description")
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for child in action.choices.values():
+                    walk(child)
+            elif not action.help and not parser.prog.startswith("cadenza models"):
+                missing.append(f"{parser.prog} {action.option_strings or action.dest}: no help")
+
+    walk(build_parser())
+    assert not missing, missing
+    serve = " ".join(cadenza("serve", "--help").stdout.split())   # unwrapped
+    assert "Serve sessions over gRPC and WebSocket" in serve
+    for text in ("gRPC port", "(default: 50051)", "(default: 8765)", "(default: 256)",
+                 "examples:", "cadenza serve --host 0.0.0.0 --token-file"):
+        assert text in serve, text
+    render = " ".join(cadenza("render", "--help").stdout.split())
+    assert "the whole timeline plus" in render and "examples:" in render
+    assert "examples:" in cadenza("--help").stdout
+
+
+def test_render_renders_the_whole_timeline_by_default(tmp_path):
+    timeline = tmp_path / "t.yaml"
+    timeline.write_text("- at: 0s\n  set: {intensity: 0.1}\n- at: 2s\n  set: {intensity: 0.9}\n")
+    out = tmp_path / "t.wav"
+    result = cadenza("render", "minimal", "--timeline", str(timeline), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert soundfile.info(out).frames == 12 * 48000        # 2 s timeline + 10 s tail
+
+
+def test_devices_without_a_sound_card_is_one_line():
+    result = cadenza("devices")
+    if result.returncode == 0:
+        assert ":" in result.stdout                          # a machine with outputs
+    else:
+        one_clear_line(result, "cadenza devices:")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
 
+import pytest
 import soundfile
 from pythonosc.udp_client import SimpleUDPClient
 
@@ -80,10 +82,38 @@ def test_service_install_writes_a_notify_unit_with_watchdog(tmp_path):
                      "--run-as", "gallery")
     assert result.returncode == 0, result.stderr
     unit = (tmp_path / "units" / "cadenza-test-room.service").read_text()
-    for line in ("Type=notify", "Restart=on-failure", "WatchdogSec=30", "StartLimitIntervalSec=0",
+    for line in ("Type=notify", "Restart=always", "WatchdogSec=30", "StartLimitIntervalSec=0",
                  "User=gallery", f"WorkingDirectory={tmp_path}",
                  f"-m cadenza.runtime.cli run {config}", "WantedBy=multi-user.target"):
         assert line in unit, line
     assert "systemctl enable --now cadenza-test-room.service" in result.stdout
     printed = cadenza("service", "install", str(config), "--user", "--print")
     assert "WantedBy=default.target" in printed.stdout and "User=" not in printed.stdout
+
+
+HARDENING = ("NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes",
+             "CapabilityBoundingSet=\n", "AmbientCapabilities=\n", "ProtectHome=read-only",
+             "ProtectKernelModules=yes", "ProtectControlGroups=yes", "RestrictSUIDSGID=yes",
+             "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK")
+
+
+def test_service_install_print_is_hardened_and_passes_systemd_analyze(tmp_path):
+    config = write_installation(tmp_path, "outputs:\n  wav: {dir: rec}\n")
+    printed = cadenza("service", "install", str(config), "--print")
+    assert printed.returncode == 0, printed.stderr
+    unit = printed.stdout
+    # A dedicated user by default (never root), restarted whatever the exit.
+    for line in ("User=cadenza\n", "Group=cadenza\n", "SupplementaryGroups=audio\n",
+                 "Restart=always\n", *HARDENING, f"ReadWritePaths=-{(tmp_path / 'rec').resolve()}\n"):
+        assert line in unit, line
+    assert "Restart=on-failure" not in unit
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("no systemd-analyze here (the directives above were checked)")
+    path = tmp_path / "cadenza-test-room.service"
+    path.write_text(unit)
+    result = subprocess.run([analyze, "verify", str(path)], capture_output=True, text=True,
+                            timeout=60)
+    problems = [line for line in result.stderr.splitlines()
+                if str(path) in line or "Unknown" in line or "ignoring" in line]
+    assert result.returncode == 0 and not problems, result.stderr
