@@ -67,6 +67,8 @@ def apply(loop: GenerationLoop, session: Session, event: dict) -> None:
         session.set_prompts(event["prompts"] or None)
     elif kind == "trigger":
         session.trigger(event["stinger"])
+    elif kind == "config":  # the whole live override, as recorded
+        session.set_config(event["config"], ["*"])
     elif kind == "control":
         loop.control(session, event["action"])
     elif kind == "scene":

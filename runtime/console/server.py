@@ -184,7 +184,7 @@ class ConsoleServer:
         with self.runtime.metrics.connected(TRANSPORT):
             try:
                 async for frame in ws:
-                    await ws.send(self.api.handle(frame))
+                    await ws.send(await self.api.handle_async(frame))
             except ConnectionClosed:
                 pass
 

@@ -15,32 +15,19 @@ another thread between generate calls and must not touch session state.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-
-@dataclass(frozen=True)
-class Prompt:
-    """A style prompt: exactly one of ``text`` or ``audio`` (a path to a sound file)."""
-
-    text: str | None = None
-    audio: str | None = None
-
-    def __post_init__(self) -> None:
-        if (self.text is None) == (self.audio is None):
-            raise ValueError("a prompt has exactly one of text or audio")
-
-    @property
-    def kind(self) -> str:
-        return "text" if self.text is not None else "audio"
-
-    @property
-    def key(self) -> str:
-        """A stable cache key (the text, or ``audio:`` + path)."""
-        return self.text if self.text is not None else f"audio:{self.audio}"
+# Re-exported: the vocabulary moved to `runtime.vocabulary` (the scene package uses it
+# without importing engines); every `from ..engines.base import Knobs` keeps working.
+from ..vocabulary import KNOB_NAMES as KNOB_NAMES
+from ..vocabulary import SCALE_UNSPECIFIED as SCALE_UNSPECIFIED
+from ..vocabulary import SCALES as SCALES
+from ..vocabulary import Knobs as Knobs
+from ..vocabulary import Prompt as Prompt
 
 
 @dataclass(frozen=True)
@@ -53,55 +40,6 @@ class StyleEmbedding:
 
     vector: np.ndarray
     unknown_words: tuple[str, ...] = ()
-
-
-# Lyria RealTime's scale names: a major key and its relative minor share one pitch set.
-SCALES: tuple[str, ...] = (
-    "C_MAJOR_A_MINOR", "D_FLAT_MAJOR_B_FLAT_MINOR", "D_MAJOR_B_MINOR", "E_FLAT_MAJOR_C_MINOR",
-    "E_MAJOR_D_FLAT_MINOR", "F_MAJOR_D_MINOR", "G_FLAT_MAJOR_E_FLAT_MINOR", "G_MAJOR_E_MINOR",
-    "A_FLAT_MAJOR_F_MINOR", "A_MAJOR_G_FLAT_MINOR", "B_FLAT_MAJOR_G_MINOR", "B_MAJOR_A_FLAT_MINOR",
-)
-SCALE_UNSPECIFIED = "SCALE_UNSPECIFIED"
-
-# Every generation knob, with Lyria RealTime's names. An engine lists in EngineInfo.knobs
-# the ones it honours; the rest are reported as unsupported (never silently ignored).
-KNOB_NAMES: tuple[str, ...] = (
-    "temperature", "top_k", "seed", "guidance", "bpm", "density", "brightness", "scale",
-    "mute_bass", "mute_drums", "only_bass_and_drums",
-)
-
-
-@dataclass(frozen=True)
-class Knobs:
-    """Per-session generation knobs, one value per row of a batch.
-
-    Names and ranges follow Lyria RealTime: temperature 0-3, top_k 1-1000, guidance 0-6,
-    bpm 60-200, density 0-1, brightness 0-1, scale one of `SCALES`. ``None`` leaves the
-    engine's own choice (for procedural: what the prompts say). ``extra`` carries
-    engine-specific conditioning (e.g. MRT2 notes/drums). The seed is not here: it is
-    fixed per session at `init_state`.
-
-    ``bpm`` counts quarter notes per minute whatever the meter (as DAWs and Lyria do).
-    ``meter`` is not a Lyria knob: it is the scene's time signature (beats per bar, beat
-    unit), which engines with their own beat grid play from their next bar line.
-    """
-
-    temperature: float | None = None
-    top_k: int | None = None
-    guidance: float | None = None
-    bpm: float | None = None
-    density: float | None = None
-    brightness: float | None = None
-    scale: str | None = None
-    mute_bass: bool | None = None
-    mute_drums: bool | None = None
-    only_bass_and_drums: bool | None = None
-    extra: Mapping[str, float] = field(default_factory=dict)
-    meter: tuple[int, int] | None = None
-
-    def set_fields(self) -> list[str]:
-        """Names of the knobs given a value (for "unsupported knob" reporting)."""
-        return [f for f in KNOB_NAMES if f != "seed" and getattr(self, f, None) is not None]
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
+from ..edge import commands
 from ..errors import CadenzaError, FailedPrecondition, InvalidArgument, SceneError
 from ..logging_setup import event
 from ..scene import Scene
@@ -136,7 +137,7 @@ class Installation:
         session = self.session
         if session is None or not session.state.live:
             raise FailedPrecondition("no live session (restarting)")
-        self.runtime.control(session.id, action)
+        self.runtime.apply(commands.Control(session.id, action))  # the edge kit's dispatch
         if action in ("play", "pause"):
             self._paused_by_control = action == "pause"
 
@@ -144,7 +145,7 @@ class Installation:
         session = self.session
         if session is None or not session.state.live:
             raise FailedPrecondition("no live session (restarting)")
-        self.runtime.trigger(session.id, stinger)
+        self.runtime.apply(commands.Trigger(session.id, stinger))
 
     # --------------------------------------------------------------- lifecycle
     async def start(self) -> None:

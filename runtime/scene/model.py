@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from ..engines.base import Knobs, Prompt
 from ..errors import InvalidArgument
+from ..vocabulary import Knobs, Prompt
 from .durations import Duration
 from .expr import BOOL, NUMBER, Compiled, EnumType, suggest
 

@@ -13,11 +13,12 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..compat import engine_warnings
+from ..edge.commands import Command, ConfigResult
 from ..engines import create_engine, engine_names
 from ..engines.base import Engine, EngineInfo, Prompt
 from ..errors import (
@@ -301,6 +302,26 @@ class Runtime:
             if words:
                 unknown[text] = list(words)
         return unknown
+
+    def set_config(self, session_id: str, values: Mapping[str, object] | None,
+                   clear: Sequence[str] = ()) -> ConfigResult:
+        """Live generation config (see `Session.set_config`); reports the fields in
+        effect that the session's engine does not honour."""
+        entry = self._entry(session_id)
+        entry.limit.take()
+        config = entry.session.set_config(values, clear)
+        knobs = entry.loop.engine.info.knobs
+        return ConfigResult(config, tuple(k for k in config if k not in knobs),
+                            entry.session.applies_at)
+
+    def apply(self, command: Command):
+        """Apply one edge command (`cadenza.runtime.edge.commands`): the one dispatch
+        from every transport to the runtime. Returns the command's result."""
+        return command.run(self)
+
+    async def apply_async(self, command: Command):
+        """As `apply`, from a coroutine: client-supplied scenes compile off the loop."""
+        return await command.run_async(self)
 
     def control(self, session_id: str, action: str) -> Session:
         if action not in ACTIONS:

@@ -9,9 +9,10 @@ the next block. Engines and transports are not known here; chunks and events go 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Protocol
@@ -24,6 +25,7 @@ from ..musictime import BeatClock
 from ..scene import Blend, Scene, SceneEvaluator
 from ..scene.crossfade import CrossfadeEvaluator
 from ..scene.expr import suggest
+from ..vocabulary import knob_overrides, merge_config
 from .chunk import Chunk, EventKind, SessionEvent
 from .lifecycle import SessionState, next_state
 from .recording import Recorder
@@ -72,6 +74,10 @@ class Session:
         self.evaluator = SceneEvaluator(scene, sample_rate)
         self.inputs: dict[str, float | str | bool] = scene.defaults()
         self.override: dict[str, float] | None = None
+        # Live generation config (Lyria's set_music_generation_config): overrides the
+        # scene's knobs field by field until cleared; "seed" applies at the next reset.
+        self.config_override: dict[str, object] = {}
+        self._scene_seed = seed
         self.engine_state = engine_state
         self.seq = 0
         self.stream_time = 0
@@ -178,6 +184,18 @@ class Session:
         self.override = clean
         self.record("prompts", prompts=clean)
 
+    def set_config(self, values: Mapping[str, object] | None,
+                   clear: Iterable[str] = ()) -> dict[str, object]:
+        """Set and clear live generation-config fields (see `vocabulary.merge_config`; all
+        or nothing, InvalidArgument naming ``config.<field>``). Returns the override now in
+        effect; knobs are heard from the next block, a seed from the next reset."""
+        self._require_live()
+        merged = merge_config(self.config_override, values, clear)
+        self.config_override = merged
+        self.seed = int(merged.get("seed", self._scene_seed))  # type: ignore[call-overload]
+        self.record("config", config=dict(merged))
+        return dict(merged)
+
     def transition(self, event: str) -> SessionState:
         """Apply a lifecycle event (play, pause, reset, close, fail); see lifecycle.py."""
         before = self.state
@@ -209,6 +227,9 @@ class Session:
                 prompts=MappingProxyType({t: Prompt(text=t) for t in self.override}),
                 knobs=blend.knobs, fired=blend.fired,
             )
+        if self.config_override:
+            knobs = dataclasses.replace(blend.knobs, **knob_overrides(self.config_override))
+            blend = dataclasses.replace(blend, knobs=knobs)
         return blend
 
     def make_chunk(self, pcm: np.ndarray, blend: Blend, weights: Mapping[str, float] | None = None,

@@ -7,6 +7,10 @@ Adding an address is one line in `OSC_CONTROL`.
 
 A momentary button in those tools sends its address with 1 on press and 0 on release:
 a command whose first argument is 0 or false is therefore the release, and ignored.
+
+This is the OSC codec only: the target (the installation's supervisor) turns `control`
+and `trigger` into the edge kit's commands (`cadenza.runtime.edge.commands`) for its
+current session and applies them with `Runtime.apply`, the one dispatch of every edge.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ class Encoding(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ENCODING_UNSPECIFIED: _ClassVar[Encoding]
     PCM_S16LE: _ClassVar[Encoding]
     PCM_F32LE: _ClassVar[Encoding]
+    OPUS: _ClassVar[Encoding]
 
 class SessionState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -35,9 +36,33 @@ class BeatEvents(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     BEAT_EVENTS_NONE: _ClassVar[BeatEvents]
     BEAT_EVENTS_BEATS: _ClassVar[BeatEvents]
     BEAT_EVENTS_BARS: _ClassVar[BeatEvents]
+
+class Scale(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SCALE_UNSPECIFIED: _ClassVar[Scale]
+    C_MAJOR_A_MINOR: _ClassVar[Scale]
+    D_FLAT_MAJOR_B_FLAT_MINOR: _ClassVar[Scale]
+    D_MAJOR_B_MINOR: _ClassVar[Scale]
+    E_FLAT_MAJOR_C_MINOR: _ClassVar[Scale]
+    E_MAJOR_D_FLAT_MINOR: _ClassVar[Scale]
+    F_MAJOR_D_MINOR: _ClassVar[Scale]
+    G_FLAT_MAJOR_E_FLAT_MINOR: _ClassVar[Scale]
+    G_MAJOR_E_MINOR: _ClassVar[Scale]
+    A_FLAT_MAJOR_F_MINOR: _ClassVar[Scale]
+    A_MAJOR_G_FLAT_MINOR: _ClassVar[Scale]
+    B_FLAT_MAJOR_G_MINOR: _ClassVar[Scale]
+    B_MAJOR_A_FLAT_MINOR: _ClassVar[Scale]
+
+class GenerationMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    GENERATION_MODE_UNSPECIFIED: _ClassVar[GenerationMode]
+    QUALITY: _ClassVar[GenerationMode]
+    DIVERSITY: _ClassVar[GenerationMode]
+    VOCALIZATION: _ClassVar[GenerationMode]
 ENCODING_UNSPECIFIED: Encoding
 PCM_S16LE: Encoding
 PCM_F32LE: Encoding
+OPUS: Encoding
 SESSION_STATE_UNSPECIFIED: SessionState
 CREATED: SessionState
 PLAYING: SessionState
@@ -52,6 +77,23 @@ RESET_CONTEXT: Action
 BEAT_EVENTS_NONE: BeatEvents
 BEAT_EVENTS_BEATS: BeatEvents
 BEAT_EVENTS_BARS: BeatEvents
+SCALE_UNSPECIFIED: Scale
+C_MAJOR_A_MINOR: Scale
+D_FLAT_MAJOR_B_FLAT_MINOR: Scale
+D_MAJOR_B_MINOR: Scale
+E_FLAT_MAJOR_C_MINOR: Scale
+E_MAJOR_D_FLAT_MINOR: Scale
+F_MAJOR_D_MINOR: Scale
+G_FLAT_MAJOR_E_FLAT_MINOR: Scale
+G_MAJOR_E_MINOR: Scale
+A_FLAT_MAJOR_F_MINOR: Scale
+A_MAJOR_G_FLAT_MINOR: Scale
+B_FLAT_MAJOR_G_MINOR: Scale
+B_MAJOR_A_FLAT_MINOR: Scale
+GENERATION_MODE_UNSPECIFIED: GenerationMode
+QUALITY: GenerationMode
+DIVERSITY: GenerationMode
+VOCALIZATION: GenerationMode
 
 class Value(_message.Message):
     __slots__ = ("number", "text", "flag")
@@ -133,7 +175,7 @@ class CloseSessionResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class SessionInfo(_message.Message):
-    __slots__ = ("session_id", "scene", "engine", "seed", "state", "sample_rate", "channels", "seq", "stream_time", "inputs", "blend", "underruns", "listeners", "uptime_seconds", "input_names", "error", "clock", "stingers", "recording", "heard_bpm")
+    __slots__ = ("session_id", "scene", "engine", "seed", "state", "sample_rate", "channels", "seq", "stream_time", "inputs", "blend", "underruns", "listeners", "uptime_seconds", "input_names", "error", "clock", "stingers", "recording", "heard_bpm", "config")
     class InputsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -161,6 +203,7 @@ class SessionInfo(_message.Message):
     STINGERS_FIELD_NUMBER: _ClassVar[int]
     RECORDING_FIELD_NUMBER: _ClassVar[int]
     HEARD_BPM_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     scene: str
     engine: str
@@ -181,7 +224,8 @@ class SessionInfo(_message.Message):
     stingers: _containers.RepeatedScalarFieldContainer[str]
     recording: str
     heard_bpm: float
-    def __init__(self, session_id: _Optional[str] = ..., scene: _Optional[str] = ..., engine: _Optional[str] = ..., seed: _Optional[int] = ..., state: _Optional[_Union[SessionState, str]] = ..., sample_rate: _Optional[int] = ..., channels: _Optional[int] = ..., seq: _Optional[int] = ..., stream_time: _Optional[int] = ..., inputs: _Optional[_Mapping[str, Value]] = ..., blend: _Optional[_Iterable[_Union[BlendEntry, _Mapping]]] = ..., underruns: _Optional[int] = ..., listeners: _Optional[int] = ..., uptime_seconds: _Optional[float] = ..., input_names: _Optional[_Iterable[str]] = ..., error: _Optional[str] = ..., clock: _Optional[_Union[BeatInfo, _Mapping]] = ..., stingers: _Optional[_Iterable[str]] = ..., recording: _Optional[str] = ..., heard_bpm: _Optional[float] = ...) -> None: ...
+    config: GenerationConfig
+    def __init__(self, session_id: _Optional[str] = ..., scene: _Optional[str] = ..., engine: _Optional[str] = ..., seed: _Optional[int] = ..., state: _Optional[_Union[SessionState, str]] = ..., sample_rate: _Optional[int] = ..., channels: _Optional[int] = ..., seq: _Optional[int] = ..., stream_time: _Optional[int] = ..., inputs: _Optional[_Mapping[str, Value]] = ..., blend: _Optional[_Iterable[_Union[BlendEntry, _Mapping]]] = ..., underruns: _Optional[int] = ..., listeners: _Optional[int] = ..., uptime_seconds: _Optional[float] = ..., input_names: _Optional[_Iterable[str]] = ..., error: _Optional[str] = ..., clock: _Optional[_Union[BeatInfo, _Mapping]] = ..., stingers: _Optional[_Iterable[str]] = ..., recording: _Optional[str] = ..., heard_bpm: _Optional[float] = ..., config: _Optional[_Union[GenerationConfig, _Mapping]] = ...) -> None: ...
 
 class BeatInfo(_message.Message):
     __slots__ = ("beat", "bar", "beat_in_bar", "phase", "bpm", "beats_per_bar", "beat_unit")
@@ -202,20 +246,22 @@ class BeatInfo(_message.Message):
     def __init__(self, beat: _Optional[float] = ..., bar: _Optional[int] = ..., beat_in_bar: _Optional[int] = ..., phase: _Optional[float] = ..., bpm: _Optional[float] = ..., beats_per_bar: _Optional[int] = ..., beat_unit: _Optional[int] = ...) -> None: ...
 
 class ClientMessage(_message.Message):
-    __slots__ = ("request_id", "attach", "state", "prompts", "control", "trigger")
+    __slots__ = ("request_id", "attach", "state", "prompts", "control", "trigger", "config")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     ATTACH_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     PROMPTS_FIELD_NUMBER: _ClassVar[int]
     CONTROL_FIELD_NUMBER: _ClassVar[int]
     TRIGGER_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
     request_id: int
     attach: Attach
     state: StateUpdate
     prompts: PromptOverride
     control: ControlCommand
     trigger: StingerTrigger
-    def __init__(self, request_id: _Optional[int] = ..., attach: _Optional[_Union[Attach, _Mapping]] = ..., state: _Optional[_Union[StateUpdate, _Mapping]] = ..., prompts: _Optional[_Union[PromptOverride, _Mapping]] = ..., control: _Optional[_Union[ControlCommand, _Mapping]] = ..., trigger: _Optional[_Union[StingerTrigger, _Mapping]] = ...) -> None: ...
+    config: GenerationConfigUpdate
+    def __init__(self, request_id: _Optional[int] = ..., attach: _Optional[_Union[Attach, _Mapping]] = ..., state: _Optional[_Union[StateUpdate, _Mapping]] = ..., prompts: _Optional[_Union[PromptOverride, _Mapping]] = ..., control: _Optional[_Union[ControlCommand, _Mapping]] = ..., trigger: _Optional[_Union[StingerTrigger, _Mapping]] = ..., config: _Optional[_Union[GenerationConfigUpdate, _Mapping]] = ...) -> None: ...
 
 class Attach(_message.Message):
     __slots__ = ("session_id", "encoding", "resume_from_seq", "beat_events")
@@ -259,6 +305,14 @@ class StingerTrigger(_message.Message):
     STINGER_FIELD_NUMBER: _ClassVar[int]
     stinger: str
     def __init__(self, stinger: _Optional[str] = ...) -> None: ...
+
+class GenerationConfigUpdate(_message.Message):
+    __slots__ = ("config", "clear")
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    CLEAR_FIELD_NUMBER: _ClassVar[int]
+    config: GenerationConfig
+    clear: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, config: _Optional[_Union[GenerationConfig, _Mapping]] = ..., clear: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ServerMessage(_message.Message):
     __slots__ = ("attached", "audio", "event", "ack")
@@ -349,18 +403,22 @@ class Event(_message.Message):
     def __init__(self, kind: _Optional[_Union[Event.Kind, str]] = ..., session_id: _Optional[str] = ..., stream_time: _Optional[int] = ..., message: _Optional[str] = ..., blend: _Optional[_Iterable[_Union[BlendEntry, _Mapping]]] = ..., prompt: _Optional[str] = ..., words: _Optional[_Iterable[str]] = ..., late_seconds: _Optional[float] = ..., state: _Optional[_Union[SessionState, str]] = ..., clock: _Optional[_Union[BeatInfo, _Mapping]] = ..., stinger: _Optional[str] = ..., stinger_status: _Optional[str] = ..., heard_bpm: _Optional[float] = ...) -> None: ...
 
 class Ack(_message.Message):
-    __slots__ = ("request_id", "ok", "code", "message", "field")
+    __slots__ = ("request_id", "ok", "code", "message", "field", "config", "unsupported")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     OK_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     FIELD_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    UNSUPPORTED_FIELD_NUMBER: _ClassVar[int]
     request_id: int
     ok: bool
     code: str
     message: str
     field: str
-    def __init__(self, request_id: _Optional[int] = ..., ok: _Optional[bool] = ..., code: _Optional[str] = ..., message: _Optional[str] = ..., field: _Optional[str] = ...) -> None: ...
+    config: GenerationConfig
+    unsupported: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, request_id: _Optional[int] = ..., ok: _Optional[bool] = ..., code: _Optional[str] = ..., message: _Optional[str] = ..., field: _Optional[str] = ..., config: _Optional[_Union[GenerationConfig, _Mapping]] = ..., unsupported: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class UpdateStateRequest(_message.Message):
     __slots__ = ("session_id", "values")
@@ -418,6 +476,54 @@ class TriggerResponse(_message.Message):
     STREAM_TIME_FIELD_NUMBER: _ClassVar[int]
     stream_time: int
     def __init__(self, stream_time: _Optional[int] = ...) -> None: ...
+
+class GenerationConfig(_message.Message):
+    __slots__ = ("temperature", "top_k", "guidance", "seed", "bpm", "density", "brightness", "scale", "mute_bass", "mute_drums", "only_bass_and_drums", "mode")
+    TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
+    TOP_K_FIELD_NUMBER: _ClassVar[int]
+    GUIDANCE_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    BPM_FIELD_NUMBER: _ClassVar[int]
+    DENSITY_FIELD_NUMBER: _ClassVar[int]
+    BRIGHTNESS_FIELD_NUMBER: _ClassVar[int]
+    SCALE_FIELD_NUMBER: _ClassVar[int]
+    MUTE_BASS_FIELD_NUMBER: _ClassVar[int]
+    MUTE_DRUMS_FIELD_NUMBER: _ClassVar[int]
+    ONLY_BASS_AND_DRUMS_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    temperature: float
+    top_k: int
+    guidance: float
+    seed: int
+    bpm: float
+    density: float
+    brightness: float
+    scale: Scale
+    mute_bass: bool
+    mute_drums: bool
+    only_bass_and_drums: bool
+    mode: GenerationMode
+    def __init__(self, temperature: _Optional[float] = ..., top_k: _Optional[int] = ..., guidance: _Optional[float] = ..., seed: _Optional[int] = ..., bpm: _Optional[float] = ..., density: _Optional[float] = ..., brightness: _Optional[float] = ..., scale: _Optional[_Union[Scale, str]] = ..., mute_bass: _Optional[bool] = ..., mute_drums: _Optional[bool] = ..., only_bass_and_drums: _Optional[bool] = ..., mode: _Optional[_Union[GenerationMode, str]] = ...) -> None: ...
+
+class SetGenerationConfigRequest(_message.Message):
+    __slots__ = ("session_id", "config", "clear")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    CLEAR_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    config: GenerationConfig
+    clear: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, session_id: _Optional[str] = ..., config: _Optional[_Union[GenerationConfig, _Mapping]] = ..., clear: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SetGenerationConfigResponse(_message.Message):
+    __slots__ = ("config", "unsupported", "stream_time")
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    UNSUPPORTED_FIELD_NUMBER: _ClassVar[int]
+    STREAM_TIME_FIELD_NUMBER: _ClassVar[int]
+    config: GenerationConfig
+    unsupported: _containers.RepeatedScalarFieldContainer[str]
+    stream_time: int
+    def __init__(self, config: _Optional[_Union[GenerationConfig, _Mapping]] = ..., unsupported: _Optional[_Iterable[str]] = ..., stream_time: _Optional[int] = ...) -> None: ...
 
 class SetPromptsResponse(_message.Message):
     __slots__ = ("unknown",)

@@ -88,6 +88,11 @@ class RuntimeStub:
                 request_serializer=cadenza_dot_v1_dot_runtime__pb2.TriggerRequest.SerializeToString,
                 response_deserializer=cadenza_dot_v1_dot_runtime__pb2.TriggerResponse.FromString,
                 _registered_method=True)
+        self.SetGenerationConfig = channel.unary_unary(
+                '/cadenza.v1.Runtime/SetGenerationConfig',
+                request_serializer=cadenza_dot_v1_dot_runtime__pb2.SetGenerationConfigRequest.SerializeToString,
+                response_deserializer=cadenza_dot_v1_dot_runtime__pb2.SetGenerationConfigResponse.FromString,
+                _registered_method=True)
         self.GetEngineInfo = channel.unary_unary(
                 '/cadenza.v1.Runtime/GetEngineInfo',
                 request_serializer=cadenza_dot_v1_dot_runtime__pb2.GetEngineInfoRequest.SerializeToString,
@@ -182,6 +187,15 @@ class RuntimeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetGenerationConfig(self, request, context):
+        """Live generation config (Lyria RealTime's set_music_generation_config): each field set
+        overrides the scene's expression for that knob until cleared (`clear`). Fields the
+        engine does not honour are kept and listed in the answer's `unsupported`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetEngineInfo(self, request, context):
         """What an engine supports (default: the server's default engine).
         """
@@ -244,6 +258,11 @@ def add_RuntimeServicer_to_server(servicer, server):
                     servicer.Trigger,
                     request_deserializer=cadenza_dot_v1_dot_runtime__pb2.TriggerRequest.FromString,
                     response_serializer=cadenza_dot_v1_dot_runtime__pb2.TriggerResponse.SerializeToString,
+            ),
+            'SetGenerationConfig': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetGenerationConfig,
+                    request_deserializer=cadenza_dot_v1_dot_runtime__pb2.SetGenerationConfigRequest.FromString,
+                    response_serializer=cadenza_dot_v1_dot_runtime__pb2.SetGenerationConfigResponse.SerializeToString,
             ),
             'GetEngineInfo': grpc.unary_unary_rpc_method_handler(
                     servicer.GetEngineInfo,
@@ -508,6 +527,33 @@ class Runtime:
             '/cadenza.v1.Runtime/Trigger',
             cadenza_dot_v1_dot_runtime__pb2.TriggerRequest.SerializeToString,
             cadenza_dot_v1_dot_runtime__pb2.TriggerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetGenerationConfig(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cadenza.v1.Runtime/SetGenerationConfig',
+            cadenza_dot_v1_dot_runtime__pb2.SetGenerationConfigRequest.SerializeToString,
+            cadenza_dot_v1_dot_runtime__pb2.SetGenerationConfigResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -7,11 +7,11 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 
-from cadenza.v1 import runtime_pb2, runtime_pb2_grpc
+from cadenza.v1 import runtime_pb2
 
 from ...server import Runtime
 from .auth import BearerAuth
-from .servicer import RuntimeServicer
+from .servicer import RuntimeServicer, add_to_server
 
 SERVICE = runtime_pb2.DESCRIPTOR.services_by_name["Runtime"].full_name
 MAX_MESSAGE_BYTES = 1 << 20  # 1 MiB: larger requests get RESOURCE_EXHAUSTED from gRPC
@@ -26,7 +26,7 @@ class GrpcServer:
             ("grpc.max_send_message_length", 8 * MAX_MESSAGE_BYTES),
             ("grpc.so_reuseport", 0),
         ])
-        runtime_pb2_grpc.add_RuntimeServicer_to_server(RuntimeServicer(runtime), self.server)
+        add_to_server(RuntimeServicer(runtime), self.server)
         self.health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection(

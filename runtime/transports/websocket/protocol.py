@@ -21,7 +21,7 @@ HEADER = struct.Struct("<4sHHQQIBBH")  # magic, version, header size, seq, time,
 HEADER_SIZE = HEADER.size  # 32
 CLOCK = struct.Struct("<dfBBH")  # beat, bpm, beats per bar, beat unit, reserved
 FLAG_CLOCK = 1  # the 16-byte clock block follows the base header (header size 48)
-ENCODINGS = {"s16le": 1, "f32le": 2}
+ENCODINGS = {"s16le": 1, "f32le": 2, "opus": 3}  # opus: see transports/opus.py
 ENCODING_NAMES = {v: k for k, v in ENCODINGS.items()}
 ACTIONS = ("play", "pause", "stop", "reset")
 MAX_ID = 2**53
@@ -88,11 +88,21 @@ class Control:
 
 
 @dataclass(frozen=True)
+class Config:
+    """Live generation config: ``config`` fields to set (a None value clears one) and
+    ``clear`` names to hand back to the scene. Values are checked by the session."""
+
+    config: Mapping[str, Any] = field(default_factory=dict)
+    clear: tuple[str, ...] = ()
+    id: int | None = None
+
+
+@dataclass(frozen=True)
 class Ping:
     id: int | None = None
 
 
-ClientMessage = Create | Attach | State | Prompts | Control | Trigger | Ping
+ClientMessage = Create | Attach | State | Prompts | Control | Trigger | Config | Ping
 
 
 def parse_client(text: str | bytes) -> ClientMessage:
@@ -130,7 +140,7 @@ def _id(data: dict) -> int | None:
 def _encoding(data: dict, msg_id) -> str:
     encoding = data.get("encoding", "s16le")
     if encoding not in ENCODINGS:
-        raise ProtocolError(f"encoding must be s16le or f32le, got {encoding!r}", "encoding",
+        raise ProtocolError(f"encoding must be s16le, f32le or opus, got {encoding!r}", "encoding",
                             msg_id)
     return encoding
 
@@ -226,8 +236,27 @@ def _trigger(data: dict, msg_id) -> Trigger:
     return Trigger(_str(data, "stinger", msg_id, required=True), msg_id)
 
 
+def _config(data: dict, msg_id) -> Config:
+    config = data.get("config", {})
+    if config is None:
+        config = {}
+    if not isinstance(config, dict):
+        raise ProtocolError("'config' must be an object of field: value", "config", msg_id)
+    for name, value in config.items():
+        if value is not None and not isinstance(value, (bool, int, float, str)):
+            raise ProtocolError(f"config field {name[:40]!r} must be a number, a string or a "
+                                f"bool (null clears it)", f"config.{name}", msg_id)
+    clear = data.get("clear", [])
+    if clear is None:
+        clear = []
+    if not isinstance(clear, list) or not all(isinstance(c, str) for c in clear):
+        raise ProtocolError("'clear' must be a list of config field names", "clear", msg_id)
+    return Config(config, tuple(clear), msg_id)
+
+
 _PARSERS = {"create": _create, "attach": _attach, "state": _state, "prompts": _prompts,
-            "control": _control, "trigger": _trigger, "ping": lambda data, msg_id: Ping(msg_id)}
+            "control": _control, "trigger": _trigger, "config": _config,
+            "ping": lambda data, msg_id: Ping(msg_id)}
 
 
 # ------------------------------------------------------------------ server messages
@@ -260,6 +289,11 @@ class AudioFrame:
 
     @property
     def frames(self) -> int:
+        """PCM frames in this frame (for opus: the samples its packets decode to)."""
+        if self.encoding == "opus":
+            from ..opus import unpack
+            p = unpack(self.pcm)
+            return len(p.packets) * p.frame_size
         return len(self.pcm) // (self.channels * (2 if self.encoding == "s16le" else 4))
 
 
@@ -292,8 +326,10 @@ def encode_error(message: str, code: str, field: str = "", id: int | None = None
     return encode_json("error", **fields)
 
 
-def encode_ack(id: int | None) -> str | None:
-    return None if id is None else encode_json("ack", id=id)
+def encode_ack(id: int | None, **fields: Any) -> str | None:
+    """The success reply to a message with an id (None without one); a config message's
+    ack also carries ``config`` (the override in effect) and ``unsupported``."""
+    return None if id is None else encode_json("ack", id=id, **fields)
 
 
 def blend_list(weights: Mapping[str, float], prompts: Mapping[str, str]) -> list[dict]:

@@ -4,6 +4,11 @@ Endpoint ``/v1/stream``. The token, when configured, is checked during the HTTP 
 (``Authorization: Bearer`` header, or ``?token=`` for browsers); a refusal is an HTTP 401.
 The first text frame creates or attaches a session; then JSON control and binary audio
 flow as docs/websocket-protocol.md describes.
+
+A thin codec over the edge kit: each client message becomes an edge `Command` applied by
+`Runtime.apply_async`; the session and events are rendered from the kit's views; every
+error (ours included: RecursionError, a bug) goes through the one reporter, is counted
+in ``cadenza_errors_total`` and reaches the client as the documented error frame.
 """
 
 from __future__ import annotations
@@ -20,14 +25,19 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from ...errors import CadenzaError, InvalidArgument
+from ...edge import commands as C
+from ...edge.report import report
+from ...edge.status import WS_NORMAL
+from ...edge.views import ClockView, EventView, SessionView
+from ...errors import InvalidArgument
 from ...server import Closed, Runtime, Subscription
 from ...session.chunk import Chunk, EventKind, SessionEvent
-from .. import status
+from .. import opus
 from ..auth import token_matches, token_ok
 from . import protocol as P
 
 log = logging.getLogger("cadenza.websocket")
+TRANSPORT = "websocket"
 PATH = "/v1/stream"
 MAX_MESSAGE_BYTES = 1 << 20
 FIRST_MESSAGE_TIMEOUT_S = 10.0
@@ -75,10 +85,11 @@ class WebSocketServer:
             await self._session(ws)
 
     async def _session(self, ws: ServerConnection) -> None:
+        message = None
         try:
             first = await asyncio.wait_for(ws.recv(), FIRST_MESSAGE_TIMEOUT_S)
             message = P.parse_client(first)
-            sub, encoding = self._open(message)
+            sub, encoding = await self._open(message)
         except TimeoutError:
             await self._refuse(ws, InvalidArgument("no 'create' or 'attach' message within "
                                                    f"{FIRST_MESSAGE_TIMEOUT_S:.0f}s"))
@@ -86,48 +97,60 @@ class WebSocketServer:
         except P.ProtocolError as exc:
             await self._refuse(ws, InvalidArgument(str(exc), exc.field), exc.id)
             return
-        except CadenzaError as exc:
-            await self._refuse(ws, exc, getattr(message, "id", None))
-            return
         except ConnectionClosed:
+            return
+        except Exception as exc:  # ours or the client's: the reporter tells them apart
+            await self._refuse(ws, exc, getattr(message, "id", None))
             return
         reader = asyncio.get_running_loop().create_task(self._read(ws, sub))
         try:
             await self._pump(ws, sub, encoding)
         except (ConnectionClosed, TimeoutError):
             pass
+        except Exception as exc:  # a bug while streaming: an error frame, counted, not 1011
+            await self._refuse(ws, exc)
         finally:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await reader
             self.runtime.unsubscribe(sub)
 
-    def _open(self, message) -> tuple[Subscription, str]:
+    async def _open(self, message) -> tuple[Subscription, str]:
+        self._check_encoding(getattr(message, "encoding", "s16le"))
+        rt = self.runtime
         if isinstance(message, P.Create):
-            session = self.runtime.create_session(
+            session = await rt.apply_async(C.Create(
                 scene=message.scene, scene_yaml=message.scene_yaml, engine=message.engine,
                 seed=message.seed, state=message.state, paused=message.paused,
-                record=message.record)
-            return self.runtime.subscribe(session.id, beats=message.beat_events), message.encoding
+                record=message.record))
+            return await rt.apply_async(C.Attach(session.id, None, message.beat_events)), \
+                message.encoding
         if isinstance(message, P.Attach):
-            return self.runtime.subscribe(message.session_id, message.resume_from_seq,
-                                          message.beat_events), message.encoding
+            return await rt.apply_async(C.Attach(message.session_id, message.resume_from_seq,
+                                                 message.beat_events)), message.encoding
         raise InvalidArgument("the first message must be 'create' or 'attach'", "type")
 
+    @staticmethod
+    def _check_encoding(encoding: str) -> None:
+        if encoding == "opus" and not opus.available():
+            raise InvalidArgument("opus is not available on this server (no opuslib/libopus)",
+                                  "encoding")
+
     async def _refuse(self, ws: ServerConnection, exc: BaseException, id: int | None = None) -> None:
-        self.runtime.metrics.error("websocket", status.short_code(exc))
+        error = report(exc, self.runtime.metrics, TRANSPORT)
         with contextlib.suppress(ConnectionClosed):
-            await ws.send(P.encode_error(status.public_message(exc), status.short_code(exc),
-                                         status.field_of(exc), id))
-            await ws.close(status.ws_close_code(exc), status.public_message(exc)[:120])
+            await ws.send(P.encode_error(error.message, error.code, error.field, id))
+            await ws.close(error.ws_close, error.close_reason)
 
     async def _send(self, ws: ServerConnection, data: str | bytes) -> None:
         await asyncio.wait_for(ws.send(data), self.write_timeout_s)
 
     async def _pump(self, ws: ServerConnection, sub: Subscription, encoding: str) -> None:
-        session = self.runtime.get(sub.session_id)
-        await self._send(ws, P.encode_json("session", session=session_json(
-            session, self.runtime.listeners(session.id), self.runtime.uptime(session.id))))
+        rt = self.runtime
+        session = rt.get(sub.session_id)
+        view = SessionView.of(session, rt.listeners(session.id), rt.uptime(session.id),
+                              rt.loop_of(session.id).engine.info.knobs)
+        await self._send(ws, P.encode_json("session", session=session_json(view)))
         last_blend = None
         while True:
             try:
@@ -136,7 +159,7 @@ class WebSocketServer:
                 if closed.error is not None:
                     await self._refuse(ws, closed.error)
                 else:
-                    await ws.close(status.WS_NORMAL, "session ended")
+                    await ws.close(WS_NORMAL, "session ended")
                 return
             if isinstance(item, Chunk):
                 if item.weights != last_blend:  # the blend's mapping is never mutated
@@ -149,8 +172,9 @@ class WebSocketServer:
                 clock = item.clock
                 await self._send(ws, P.encode_audio(
                     item.seq, item.stream_time, item.sample_rate, item.channels, encoding,
-                    item.encoded(encoding), (clock.beat, clock.bpm, clock.beats_per_bar,
-                                             clock.beat_unit) if clock else None))
+                    opus.SHARED.payload(item) if encoding == "opus" else item.encoded(encoding),
+                    (clock.beat, clock.bpm, clock.beats_per_bar, clock.beat_unit)
+                    if clock else None))
                 self.runtime.metrics.chunk_delivered("websocket")
             elif isinstance(item, SessionEvent):
                 await self._send(ws, event_json(item))
@@ -159,36 +183,47 @@ class WebSocketServer:
 
     async def _read(self, ws: ServerConnection, sub: Subscription) -> None:
         async for frame in ws:
+            message = None
             try:
                 message = P.parse_client(frame)
-                self._apply(sub.session_id, message, sub)
-                reply = P.encode_ack(message.id)
+                if isinstance(message, P.Ping):
+                    sub.push_first(P.encode_json("pong", id=message.id))
+                    continue
+                command = command_of(message, sub.session_id)
+                result = await self.runtime.apply_async(command)
+                if isinstance(command, C.Update):
+                    self.runtime.metrics.state_update(TRANSPORT)
+                if isinstance(command, C.SetConfig):
+                    reply = P.encode_ack(message.id, config=dict(result.config),
+                                         unsupported=list(result.unsupported))
+                else:
+                    reply = P.encode_ack(message.id)
             except P.ProtocolError as exc:
-                reply = P.encode_error(str(exc), exc.code, exc.field, exc.id)
-                self.runtime.metrics.error("websocket", exc.code)
-            except CadenzaError as exc:
-                reply = P.encode_error(status.public_message(exc), status.short_code(exc),
-                                       status.field_of(exc), getattr(message, "id", None))
-                self.runtime.metrics.error("websocket", status.short_code(exc))
+                error = report(InvalidArgument(str(exc), exc.field), self.runtime.metrics,
+                               TRANSPORT)
+                reply = P.encode_error(error.message, exc.code, error.field, exc.id)
+            except Exception as exc:  # ours included: an error frame, counted, never 1011
+                error = report(exc, self.runtime.metrics, TRANSPORT)
+                reply = P.encode_error(error.message, error.code, error.field,
+                                       getattr(message, "id", None))
             if reply is not None:
                 sub.push_first(reply)
 
-    def _apply(self, session_id: str, message, sub: Subscription) -> None:
-        rt = self.runtime
-        if isinstance(message, P.State):
-            rt.update_state(session_id, message.values)
-            rt.metrics.state_update("websocket")
-        elif isinstance(message, P.Prompts):
-            rt.set_prompts(session_id, message.prompts)
-        elif isinstance(message, P.Control):
-            rt.control(session_id, message.action)
-        elif isinstance(message, P.Trigger):
-            rt.trigger(session_id, message.stinger)
-        elif isinstance(message, P.Ping):
-            sub.push_first(P.encode_json("pong", id=message.id))
-        else:
-            raise P.ProtocolError(f"{type(message).__name__.lower()!r} is only allowed as the "
-                                  f"first message", "type", message.id)
+
+def command_of(message: P.ClientMessage, session_id: str) -> C.Command:
+    """The edge command of a message on an open session (create/attach come first only)."""
+    if isinstance(message, P.State):
+        return C.Update(session_id, message.values)
+    if isinstance(message, P.Prompts):
+        return C.SetPrompts(session_id, message.prompts)
+    if isinstance(message, P.Control):
+        return C.Control(session_id, message.action)
+    if isinstance(message, P.Trigger):
+        return C.Trigger(session_id, message.stinger)
+    if isinstance(message, P.Config):
+        return C.SetConfig(session_id, message.config, message.clear)
+    raise P.ProtocolError(f"{type(message).__name__.lower()!r} is only allowed as the "
+                          f"first message", "type", message.id)
 
 
 def _http(code: http.HTTPStatus, body: str) -> Response:
@@ -197,24 +232,25 @@ def _http(code: http.HTTPStatus, body: str) -> Response:
     return Response(code.value, code.phrase, headers, body.encode())
 
 
-def session_json(session, listeners: int = 0, uptime: float = 0.0) -> dict:
-    blend = session.blend
+def session_json(view: SessionView) -> dict:
     return {
-        "session_id": session.id, "scene": session.scene.name, "engine": session.engine_name,
-        "seed": session.seed, "state": session.state.value, "sample_rate": session.sample_rate,
-        "channels": 2, "seq": session.seq, "stream_time": session.stream_time,
-        "inputs": dict(session.inputs), "input_names": list(session.scene.inputs),
-        "blend": P.blend_list(blend.weights, {n: p.key for n, p in blend.prompts.items()})
-        if blend else [],
-        "underruns": session.counters.underruns, "listeners": listeners,
-        "uptime_seconds": round(uptime, 3), "error": session.error or "",
-        "clock": clock_json(session.clock), "stingers": list(session.scene.stingers),
-        "recording": str(session.recorder.path) if session.recorder else "",
-        "heard_bpm": session.heard_bpm,
+        "session_id": view.session_id, "scene": view.scene, "engine": view.engine,
+        "seed": view.seed, "state": view.state, "sample_rate": view.sample_rate,
+        "channels": view.channels, "seq": view.seq, "stream_time": view.stream_time,
+        "inputs": dict(view.inputs), "input_names": list(view.input_names),
+        "blend": _blend(view.blend), "underruns": view.underruns, "listeners": view.listeners,
+        "uptime_seconds": round(view.uptime_s, 3), "error": view.error,
+        "clock": clock_json(view.clock), "stingers": list(view.stingers),
+        "recording": view.recording, "heard_bpm": view.heard_bpm,
+        "config": dict(view.config), "unsupported_knobs": list(view.unsupported_knobs),
     }
 
 
-def clock_json(clock) -> dict | None:
+def _blend(entries) -> list[dict]:
+    return [{"name": e.name, "text": e.text, "weight": round(e.weight, 6)} for e in entries]
+
+
+def clock_json(clock: ClockView | None) -> dict | None:
     if clock is None:
         return None
     return {"beat": round(clock.beat, 6), "bar": clock.bar, "beat_in_bar": clock.beat_in_bar,
@@ -222,13 +258,13 @@ def clock_json(clock) -> dict | None:
             "beats_per_bar": clock.beats_per_bar, "beat_unit": clock.beat_unit}
 
 
-def event_json(event: SessionEvent) -> str:
-    d = event.detail
-    fields: dict = {"kind": event.kind.value, "stream_time": event.stream_time}
-    if event.kind == EventKind.BLEND_CHANGED:
-        fields["blend"] = P.blend_list(d.get("weights", {}), d.get("prompts", {}))
-    elif event.kind == EventKind.ENDED:
-        fields["reason"] = d.get("reason", "")
+def event_json(event: SessionEvent | EventView) -> str:
+    view = EventView.of(event) if isinstance(event, SessionEvent) else event
+    fields: dict = {"kind": view.kind.value, "stream_time": view.stream_time}
+    if view.kind == EventKind.BLEND_CHANGED:
+        fields["blend"] = _blend(view.blend)
+    elif view.kind == EventKind.ENDED:
+        fields["reason"] = view.text("reason")
     else:
-        fields.update(d)
+        fields.update(view.detail)
     return P.encode_json("event", **fields)
