@@ -12,9 +12,12 @@ from dataclasses import dataclass
 
 
 class CadenzaError(Exception):
-    """Base of every error the runtime raises on purpose."""
+    """Base of every error the runtime raises on purpose. ``retry_after_s``: when set,
+    the condition is temporary and the edges pass the hint on (gRPC trailer
+    ``cadenza-retry-after``, WebSocket error field ``retry_after_s``)."""
 
     code: str = "internal"
+    retry_after_s: float | None = None
 
 
 class ClientError(CadenzaError):
@@ -48,6 +51,10 @@ class PermissionDenied(ClientError):
 class ResourceExhausted(ClientError):
     code = "resource_exhausted"
 
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
 
 class FailedPrecondition(ClientError):
     """The request is valid but not in the session's current state (e.g. closed)."""
@@ -68,9 +75,14 @@ class EngineError(ServerError):
 
 
 class EngineUnavailable(ServerError):
-    """An engine cannot be constructed here (missing optional package or weights)."""
+    """An engine cannot be constructed here (missing optional package or weights), or
+    is still starting (then with ``retry_after_s``)."""
 
     code = "unavailable"
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 @dataclass(frozen=True)

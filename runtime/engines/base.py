@@ -69,6 +69,8 @@ class EngineInfo:
     description: str = ""
     sample_accurate: bool = False  # honours StyleChange offsets inside a block
     has_beat_grid: bool = False  # `beat_clock(state)` reports the engine's own grid
+    # embed(text) is pure and fast (well under 1 ms, no I/O): may run on the event loop.
+    cheap_text_embed: bool = False
 
     @property
     def block_seconds(self) -> float:
@@ -77,10 +79,13 @@ class EngineInfo:
 
 @dataclass
 class EngineOutput:
-    """One batched call's result: ``pcm`` is float32 ``[batch, frames, channels]``."""
+    """One batched call's result: ``pcm`` is float32 ``[batch, frames, channels]``.
+    ``bucket``: the batch size the call really ran at (a compiled bucket), when the
+    engine's cost depends on it rather than on the rows served."""
 
     pcm: np.ndarray
     states: list[Any]
+    bucket: int | None = None
 
 
 @runtime_checkable
@@ -102,15 +107,31 @@ class Engine(Protocol):
         styles: np.ndarray,
         knobs: Sequence[Knobs],
         frames: int,
+        changes: Sequence[StyleChange | None] | None = None,
     ) -> EngineOutput:
         """Advance every row by ``frames`` samples (a multiple of ``info.block_frames``).
 
         ``styles`` is ``[batch, style_dim]``. The states passed in are consumed: the caller
-        must keep only the returned ones (engines may update them in place).
-
-        Engines with ``info.sample_accurate`` also accept ``changes=``: a sequence with one
-        `StyleChange` or None per row.
+        must keep only the returned ones (engines may update them in place). ``changes``
+        (one `StyleChange` or None per row) is only ever passed to engines with
+        ``info.sample_accurate``; others may ignore it.
         """
+        ...
+
+    def release(self, state: Any) -> None:
+        """The session owning ``state`` closed or reset: free what it holds now (a batch
+        slot, device rows). ``state`` is never passed to ``generate`` again. Idempotent."""
+        ...
+
+    def snapshot(self, state: Any) -> bytes:
+        """Everything needed to continue ``state``'s stream elsewhere (another process of
+        the same engine and model). Called between ``generate`` calls, from the loop's
+        thread; the state stays usable."""
+        ...
+
+    def restore(self, data: bytes) -> Any:
+        """A state continuing the stream ``snapshot`` captured. Raises ValueError on bytes
+        that are not a snapshot of this engine."""
         ...
 
 
@@ -128,6 +149,7 @@ class GridPosition:
     beat_unit: int = 4
 
 
+@runtime_checkable
 class BeatGrid(Protocol):
     """Optional: engines whose music follows an internal beat grid (``info.has_beat_grid``)
     report it, so the runtime's clock is the grid itself."""
@@ -139,10 +161,22 @@ class BeatGrid(Protocol):
         ...
 
 
+@runtime_checkable
 class PhraseMaker(Protocol):
     """Optional: engines that can play a short phrase in the session's current key and
     tempo (for stingers declared with ``phrase:``)."""
 
     def phrase(self, state: Any, text: str, beats: float) -> np.ndarray:
         """float32 ``[frames, channels]``: a one-shot, starting on its first sample."""
+        ...
+
+
+@runtime_checkable
+class Batched(Protocol):
+    """Optional: engines whose call costs the same for any rows up to a compiled batch
+    size (a bucket). The scheduler budgets a call by its bucket, not by its rows."""
+
+    def bucket_for(self, rows: int) -> int:
+        """The batch size a call serving ``rows`` rows (besides the sessions already
+        holding slots) would run at."""
         ...

@@ -1,9 +1,12 @@
 """Drives one GenerationLoop in real time on the asyncio event loop.
 
 Scheduling and delivery run on the event loop's thread (so sessions are only ever touched
-there); the batched engine call runs in a dedicated worker thread, during which the event
-loop keeps serving control and transports. The driver sleeps until the next session is
-due (an absolute deadline), or until woken by a new or resumed session: no polling.
+there); the batched engine call — and the bisecting retries of a failing one — run in a
+dedicated engine thread, during which the event loop keeps serving control and transports.
+Prompt embeddings and stinger files load on a second pool (``background``), so a new
+session's text encoder or file read never waits behind, or delays, the engine call. The
+driver sleeps until the next session is due (an absolute deadline), or until woken by a
+new or resumed session or a finished background job: no polling.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
+from collections.abc import Callable
 
 from ..session import GenerationLoop
 
@@ -22,13 +26,37 @@ class LoopDriver:
     def __init__(self, loop: GenerationLoop) -> None:
         self.loop = loop
         self._wake = asyncio.Event()
+        name = loop.engine.info.name
         self._executor = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix=f"engine-{loop.engine.info.name}")
+            max_workers=1, thread_name_prefix=f"engine-{name}")
+        self._background = concurrent.futures.ThreadPoolExecutor(
+            max_workers=2, thread_name_prefix=f"prepare-{name}")
         self._task: asyncio.Task | None = None
+        self._aio: asyncio.AbstractEventLoop | None = None
         self._stopping = False
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="loop-driver")
+        self._aio = asyncio.get_running_loop()
+        self.loop.background = self._submit
+        self._task = self._aio.create_task(self._run(), name="loop-driver")
+
+    def _submit(self, job: Callable[[], None]) -> None:
+        aio = self._aio
+
+        def run() -> None:
+            try:
+                job()
+            finally:
+                if aio is not None and not aio.is_closed():
+                    with contextlib.suppress(RuntimeError):
+                        aio.call_soon_threadsafe(self._wake.set)
+
+        self._background.submit(run)
+
+    def run_in_engine_thread(self, fn: Callable, *args):
+        """Await ``fn(*args)`` on the engine's thread (between steps, never during one)."""
+        assert self._aio is not None
+        return self._aio.run_in_executor(self._executor, fn, *args)
 
     def wake(self) -> None:
         """Call after adding or resuming a session so it gets audio at once."""
@@ -42,14 +70,23 @@ class LoopDriver:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         self._executor.shutdown(wait=True, cancel_futures=True)
+        self._background.shutdown(wait=False, cancel_futures=True)
 
     async def _run(self) -> None:
         aio = asyncio.get_running_loop()
         clock = self.loop.clock
         while not self._stopping:
-            out = self.loop.schedule(clock.now())
-            if out.requests:
-                result = await aio.run_in_executor(self._executor, self.loop.execute, out)
+            self._wake.clear()
+            try:
+                out = self.loop.schedule(clock.now())
+            except Exception:  # a scheduler bug must not silence every session for good
+                log.exception("scheduling failed")
+                out = None
+            if out is not None and out.requests:
+                try:
+                    result = await aio.run_in_executor(self._executor, self.loop.execute, out)
+                except Exception as exc:  # the executor itself failed
+                    result = exc
                 try:
                     self.loop.deliver(out, result)
                 except Exception:  # never let one bad delivery stop the music for all
@@ -57,6 +94,7 @@ class LoopDriver:
                 continue
             deadline = self.loop.next_deadline()
             timeout = None if deadline is None else max(0.0, deadline - clock.now())
-            self._wake.clear()
+            if out is None:
+                timeout = 0.05
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)

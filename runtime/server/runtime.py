@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import concurrent.futures
 import contextlib
 import logging
 import secrets
@@ -23,6 +24,7 @@ from ..engines import create_engine, engine_names
 from ..engines.base import Engine, EngineInfo, Prompt
 from ..errors import (
     CadenzaError,
+    EngineUnavailable,
     FailedPrecondition,
     InvalidArgument,
     NotFound,
@@ -31,11 +33,12 @@ from ..errors import (
     SceneIssue,
 )
 from ..metrics import Metrics
-from ..scene import Scene, compile_scene
+from ..scene import Scene
 from ..session import GenerationLoop, Session, SessionState
 from ..session.chunk import Chunk, EventKind, SessionEvent
 from ..session.clock import Clock, MonotonicClock
 from ..session.recording import Recorder, scene_hash
+from .compile_worker import CompileJob, CompilePool, check_off_loop, compile_off_loop
 from .config import RuntimeConfig
 from .driver import LoopDriver
 from .library import SceneLibrary
@@ -127,13 +130,24 @@ class Runtime:
         self.clock = clock or MonotonicClock()
         from cadenza import scenes
 
-        self.library = SceneLibrary(self.config.scenes_dir or scenes.DIRECTORY)
+        self.library = SceneLibrary(self.config.scenes_dir or scenes.DIRECTORY,
+                                    self.config.scene_limits)
+        # Client scenes compile in worker processes, boxed in time and memory (issue 15).
+        self.compile_pool = CompilePool(self.config.compile_workers,
+                                        self.config.compile_timeout_s,
+                                        self.config.compile_memory_mb)
         self._engines: dict[str, Engine] = dict(engines or {})
         self._loops: dict[str, tuple[GenerationLoop, LoopDriver]] = {}
         self._entries: dict[str, _Entry] = {}
         self._reaper: asyncio.Task | None = None
+        # Engines being built off the event loop (None: not serving yet, build inline).
+        self._building: dict[str, concurrent.futures.Future] | None = None
+        self._builder = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="engine-build")
         self.started = time.monotonic()
         self.listeners_hooks: list = []  # callables(session) -> listener, e.g. metrics
+        # callables(session_id) called for an unknown id before NotFound: they may create
+        # it (a cluster worker restores it from Redis) or raise (e.g. unavailable: retry).
+        self.missing_session_hooks: list = []
         # Per-Runtime Prometheus registry (served at /metrics by the console); transports
         # report to it through its hooks (client_connected, state_update, error ...).
         self.metrics = Metrics(self, per_session=self.config.metrics_per_session)
@@ -141,7 +155,15 @@ class Runtime:
     # --------------------------------------------------------------------- lifecycle
     async def start(self) -> None:
         self._loop_for(self.config.default_engine)
+        self._building = {}
         self._reaper = asyncio.get_running_loop().create_task(self._reap_idle(), name="reaper")
+        self._warm = asyncio.get_running_loop().create_task(self._warm_compile(), name="warm")
+
+    async def _warm_compile(self) -> None:
+        """Start a compile worker now, so the first client scene does not wait for it."""
+        with contextlib.suppress(CadenzaError):
+            await check_off_loop(CompileJob("scene: warm\nprompts: {a: x}\nmix: {a: 1}\n"),
+                                 self.compile_pool)
 
     async def stop(self) -> None:
         for session_id in list(self._entries):
@@ -153,13 +175,30 @@ class Runtime:
                 await self._reaper
         for _, driver in self._loops.values():
             await driver.stop()
+        self._builder.shutdown(wait=False, cancel_futures=True)
+        self._warm.cancel()
+        self.compile_pool.close()
 
     def engine(self, name: str | None = None) -> Engine:
+        """The engine called ``name``, built on first use. Only the procedural engine (a
+        few ms) is built inline; any other (weights, compiles) is built on a thread and
+        this raises EngineUnavailable with a retry hint until it is ready, so nothing
+        blocks the event loop. `cadenza serve` builds its default engine before serving."""
         name = name or self.config.default_engine
         engine = self._engines.get(name)
-        if engine is None:
-            engine = create_engine(name)
-            self._engines[name] = engine
+        if engine is not None:
+            return engine
+        if name == "procedural" or self._building is None:
+            engine = self._engines[name] = create_engine(name)
+            return engine
+        future = self._building.get(name)
+        if future is None:
+            future = self._building[name] = self._builder.submit(create_engine, name)
+        if not future.done():
+            raise EngineUnavailable(f"engine {name!r} is starting; retry in a few seconds",
+                                    retry_after_s=5.0)
+        del self._building[name]
+        engine = self._engines[name] = future.result()  # raises its EngineUnavailable
         return engine
 
     def _loop_for(self, name: str | None) -> tuple[GenerationLoop, LoopDriver]:
@@ -178,27 +217,37 @@ class Runtime:
         return {name: pair[0] for name, pair in self._loops.items()}
 
     # ---------------------------------------------------------------------- sessions
-    def create_session(self, scene: str | None = None, scene_yaml: str | None = None,
+    def create_session(self, scene: str | Scene | None = None, scene_yaml: str | None = None,
                        engine: str | None = None, seed: int | None = None,
                        state: Mapping[str, object] | None = None,
-                       paused: bool = False, record: bool = False) -> Session:
+                       paused: bool = False, record: bool = False,
+                       session_id: str | None = None, engine_state=None) -> Session:
+        """``session_id``/``engine_state``: continue a session restored from elsewhere
+        (the cluster)."""
+        """A new session. ``scene``: a library name or an already compiled `Scene` (see
+        `create_session_async`, which compiles inline YAML off the loop). ``record``
+        needs a server with a recordings folder (``--record DIR``)."""
         if len(self._entries) >= self.config.max_sessions:
             raise ResourceExhausted(f"server is at its limit of {self.config.max_sessions} "
                                     f"sessions")
-        compiled = self._scene(scene, scene_yaml)
+        if record and self.config.record_dir is None:
+            raise FailedPrecondition("record=true needs a server started with --record DIR; "
+                                     "this one keeps no recordings")
+        compiled = scene if isinstance(scene, Scene) else self._scene(scene, scene_yaml)
         if engine and engine not in engine_names():
             raise NotFound(f"unknown engine {engine!r}; available: {', '.join(engine_names())}")
         if seed is not None and not 0 <= seed < 2**63:
             raise InvalidArgument("seed must be within [0, 2^63)", field="seed")
         loop, driver = self._loop_for(engine)
-        session = loop.open(compiled, seed, session_id=secrets.token_urlsafe(12))
+        session = loop.open(compiled, seed, session_id=session_id or secrets.token_urlsafe(12),
+                            engine_state=engine_state)
         if record or self.config.record_dir is not None:
             session.recorder = self._recorder(session, loop)
         try:
             if state:
                 session.update_state(state)
         except CadenzaError:
-            loop.sessions.pop(session.id, None)
+            loop.discard(session)
             raise
         chunks = max(1, int(self.config.history_s * session.sample_rate / loop.frames))
         entry = _Entry(session, loop, driver, _History(chunks),
@@ -229,17 +278,60 @@ class Runtime:
             "seed": session.seed,
         })
 
-    def _scene(self, name: str | None, yaml_text: str | None) -> Scene:
+    def _scene(self, name: str | None, yaml_text: str | None,
+               filename: str = "<inline>") -> Scene:
         if yaml_text:
-            if len(yaml_text.encode()) > MAX_SCENE_BYTES:
-                raise ResourceExhausted(f"inline scene larger than {MAX_SCENE_BYTES} bytes")
-            return compile_scene(yaml_text, "<inline>", check_files=False)
+            self._check_size(yaml_text)
+            return self._job(yaml_text, filename).compile()
         if name:
             return self.library.get(name)
         raise InvalidArgument("give a scene name or inline scene YAML", field="scene")
 
+    def _check_size(self, text: object, what: str = "inline scene") -> None:
+        if not isinstance(text, str):
+            raise InvalidArgument(f"{what} must be YAML text", field="scene_yaml")
+        limit = self.config.scene_limits.max_bytes
+        if len(text) > limit or len(text.encode("utf-8", "surrogatepass")) > limit:
+            raise ResourceExhausted(f"{what} larger than {limit} bytes")
+
+    def _job(self, text: str, filename: str) -> CompileJob:
+        """A client's scene: the server's limits, audio only from its asset directory."""
+        assets = self.config.asset_dir
+        return CompileJob(text, filename or "<inline>", self.config.scene_limits,
+                          untrusted=True, asset_dir=str(assets) if assets else None)
+
+    async def _scene_async(self, name: str | Scene | None, yaml_text: str | None,
+                           filename: str = "<inline>") -> Scene:
+        """`_scene` without blocking the loop: inline YAML in the compile worker (time and
+        memory budget), a library file on a thread."""
+        if isinstance(name, Scene):
+            return name
+        if yaml_text:
+            self._check_size(yaml_text)
+            job = self._job(yaml_text, filename)
+            return await compile_off_loop(job.text, job.filename, limits=job.limits,
+                                          untrusted=True, asset_dir=job.asset_dir,
+                                          pool=self.compile_pool)
+        if name:
+            return await asyncio.to_thread(self.library.get, name)
+        raise InvalidArgument("give a scene name or inline scene YAML", field="scene")
+
+    async def create_session_async(self, scene: str | Scene | None = None,
+                                   scene_yaml: str | None = None, **options: object) -> Session:
+        """`create_session` for coroutines: the scene compiles off the event loop (see
+        compile_worker); the other arguments are create_session's."""
+        if len(self._entries) >= self.config.max_sessions:
+            raise ResourceExhausted(f"server is at its limit of {self.config.max_sessions} "
+                                    f"sessions")
+        compiled = await self._scene_async(scene, scene_yaml)
+        return self.create_session(compiled, **options)  # type: ignore[arg-type]
+
     def _entry(self, session_id: str) -> _Entry:
         entry = self._entries.get(session_id)
+        if entry is None and self.missing_session_hooks:
+            for hook in self.missing_session_hooks:
+                hook(session_id)
+            entry = self._entries.get(session_id)
         if entry is None:
             raise NotFound(f"no session {session_id!r}")
         return entry
@@ -337,7 +429,7 @@ class Runtime:
             entry.driver.wake()
         return entry.session
 
-    def replace_scene(self, session_id: str, scene: str | None = None,
+    def replace_scene(self, session_id: str, scene: str | Scene | None = None,
                       scene_yaml: str | None = None, filename: str = "<inline>") -> Session:
         """Give a live session another scene without a gap in its audio: the engine state,
         seq, stream and listeners are kept; inputs the new scene also has keep their value
@@ -346,16 +438,22 @@ class Runtime:
         Raises SceneError (with file:line issues) and keeps the old scene on a bad one."""
         entry = self._entry(session_id)
         entry.limit.take()
-        if scene_yaml and len(scene_yaml.encode()) <= MAX_SCENE_BYTES:
-            compiled = compile_scene(scene_yaml, filename or "<inline>", check_files=False)
-        else:
-            compiled = self._scene(scene, scene_yaml)
+        compiled = scene if isinstance(scene, Scene) else \
+            self._scene(scene, scene_yaml, filename or "<inline>")
         session = entry.session
         if not session.state.live:
             raise FailedPrecondition(f"session {session_id} is {session.state.value}")
         session.swap_scene(compiled)
         log.info("session %s scene replaced by %s", session_id, compiled.name)
         return session
+
+    async def replace_scene_async(self, session_id: str, scene: str | Scene | None = None,
+                                  scene_yaml: str | None = None,
+                                  filename: str = "<inline>") -> Session:
+        """`replace_scene` for coroutines: the new scene compiles off the event loop."""
+        self._entry(session_id)  # NotFound before any compile work
+        compiled = await self._scene_async(scene, scene_yaml, filename or "<inline>")
+        return self.replace_scene(session_id, compiled)
 
     # ------------------------------------------------------------------ subscriptions
     def subscribe(self, session_id: str, resume_from_seq: int | None = None,
@@ -370,8 +468,7 @@ class Runtime:
         per_chunk = entry.loop.frames / session.sample_rate
         sub = Subscription(session_id, max(2, int(self.config.max_backlog_s / per_chunk)), beats)
         if resume_from_seq is not None:
-            for chunk in entry.history.since(resume_from_seq):
-                sub.on_chunk(chunk)
+            sub.replay(entry.history.since(resume_from_seq))
         session.attach(sub)
         entry.subscriptions.add(sub)
         entry.idle_since = None
@@ -420,10 +517,9 @@ class Runtime:
     def validate_scene(self, text: str, filename: str = "<scene>",
                        engine: str | None = None) -> tuple[list[SceneIssue], str]:
         """Every issue (errors, then warnings) and, for a valid scene, its summary."""
-        if len(text.encode()) > MAX_SCENE_BYTES:
-            raise ResourceExhausted(f"scene larger than {MAX_SCENE_BYTES} bytes")
+        self._check_size(text, "scene")
         try:
-            scene = compile_scene(text, filename or "<scene>", check_files=False)
+            scene = self._job(text, filename or "<scene>").compile()
         except SceneError as exc:
             return list(exc.issues), ""
         issues = list(scene.warnings)
@@ -431,3 +527,21 @@ class Runtime:
             for warning in engine_warnings(scene, self.engine(engine)):
                 issues.append(SceneIssue(filename, None, "", warning, "warning"))
         return issues, scene.summary()
+
+    async def validate_scene_async(self, text: str, filename: str = "<scene>",
+                                   engine: str | None = None) -> tuple[list[SceneIssue], str]:
+        """`validate_scene` for coroutines: compiled in the worker (time and memory
+        budget; over it: ResourceExhausted), never on the event loop."""
+        self._check_size(text, "scene")
+        job = self._job(text, filename or "<scene>")
+        verdict = await check_off_loop(job, self.compile_pool)
+        if verdict.out_of_memory or verdict.crashed:
+            verdict.raise_for_errors(job, self.compile_pool.memory_mb)
+        if verdict.errors:
+            return list(verdict.errors), ""
+        issues = list(verdict.warnings)
+        if engine:
+            scene = await asyncio.to_thread(job.compile)
+            for warning in engine_warnings(scene, self.engine(engine)):
+                issues.append(SceneIssue(filename, None, "", warning, "warning"))
+        return issues, verdict.summary

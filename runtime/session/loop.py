@@ -1,12 +1,20 @@
 """The generation loop, shaped like a serving engine's step:
 
-    schedule(now)  -> SchedulerOutput   which sessions need a block, with their styles
-    execute(out)   -> EngineOutput      one batched engine call (may run in a worker thread)
-    deliver(out, result) -> chunks      gain, declick, chunk, fan-out, events
+    schedule(now)        -> SchedulerOutput  every session due within the horizon, one batch
+    execute(out)         -> StepResult       one batched engine call (a worker thread); a
+                                             failing batch is bisected there, off the event loop
+    deliver(out, result) -> chunks           gain, declick, chunk, fan-out, events
 
-Every playing session is kept ``lookahead_s`` ahead of real time and no further. Control
-(state updates, pause, reset, close) is applied to sessions between steps by the owner
-of the loop, so it never waits behind audio longer than one engine call.
+Continuous batching: each step every playing session whose audio runs out before the next
+call could finish joins the one call (up to the engine's batch limit), so sessions fall
+into step with each other and a call serves them all. The budget is what a call costs at
+its bucket (`cost.CostModel`), not per row. Prompt embeddings and stinger files are
+fetched in the background (`background`): a session whose prompts are not embedded yet
+waits for them instead of blocking the others.
+
+Threading: everything but `execute` runs on the owner's thread (the asyncio loop in the
+server, the caller offline); control (state, pause, reset, close) is applied between steps.
+Per-session loop state lives in a `SessionSlot` the loop owns (``slots``).
 """
 
 from __future__ import annotations
@@ -16,20 +24,22 @@ import math
 import secrets
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..engines.base import Engine, EngineOutput, Knobs, StyleChange
-from ..errors import CadenzaError, NotFound
+from ..engines.base import Batched, BeatGrid, Engine, EngineOutput, Knobs, PhraseMaker, Prompt, StyleChange
+from ..errors import CadenzaError, EngineError, NotFound
 from ..musictime import BeatClock
 from ..scene import Blend, Scene
 from ..scene.model import TimeSpec
 from .chunk import Chunk, EventKind
 from .clock import Clock, MonotonicClock
+from .cost import CostModel, pow2_bucket
 from .lifecycle import SessionState
 from .session import Session
+from .slot import SessionSlot
 from .stingers import load_audio
 from .styles import StyleCache
 from .tempo import TempoMeter
@@ -58,18 +68,32 @@ class BlockRequest:
 class SchedulerOutput:
     requests: list[BlockRequest]
     frames: int
+    bucket: int = 0  # the bucket the scheduler budgeted the call at
+
+
+@dataclass
+class StepResult:
+    """What `execute` did: the calls that succeeded (each a subset of the requests, in
+    order) and the rows that failed alone."""
+
+    outputs: list[tuple[list[BlockRequest], EngineOutput]] = field(default_factory=list)
+    failures: list[tuple[BlockRequest, BaseException]] = field(default_factory=list)
+    calls: int = 0
 
 
 @dataclass
 class LoopStats:
-    steps: int = 0
+    steps: int = 0  # successful engine calls
     blocks: int = 0
     underruns: int = 0
     engine_seconds: float = 0.0
     last_step_seconds: float = 0.0
-    last_batch: int = 0
-    failures: int = 0
-    cost_per_row: float = 0.0  # recent engine seconds per session-block (moving average)
+    last_batch: int = 0  # rows of the last call
+    last_bucket: int = 0  # bucket of the last call
+    failures: int = 0  # failed engine calls (a bisected batch counts each failing call)
+    rows: int = 0  # rows served, over all successful calls
+    recent_call_s: float = 0.0  # moving averages over recent successful calls
+    recent_rows: float = 0.0
 
 
 @dataclass
@@ -80,25 +104,45 @@ class GenerationLoop:
     styles: StyleCache | None = None
     sessions: dict[str, Session] = field(default_factory=dict)
     stats: LoopStats = field(default_factory=LoopStats)
+    # Runs a callable off the owner's thread (the server: a thread pool, then wakes the
+    # driver). None: run inline (offline rendering, tests).
+    background: Callable[[Callable[[], None]], None] | None = None
 
     def __post_init__(self) -> None:
-        self._stinger_files: dict[str, np.ndarray] = {}
+        self._stinger_files: dict[str, np.ndarray | BaseException] = {}
+        self._loading: set[str] = set()
         if self.styles is None:
             self.styles = StyleCache(self.engine)
-        self.frames = self.engine.info.block_frames
-        self.rate = self.engine.info.sample_rate
+        info = self.engine.info
+        self.frames = info.block_frames
+        self.rate = info.sample_rate
+        # Optional capabilities, checked once.
+        self._grid: BeatGrid | None = self.engine if (
+            info.has_beat_grid and isinstance(self.engine, BeatGrid)) else None
+        self._phrases: PhraseMaker | None = self.engine if isinstance(
+            self.engine, PhraseMaker) else None
+        self._batched: Batched | None = self.engine if isinstance(self.engine, Batched) else None
+        self._release = getattr(self.engine, "release", None)
+        self.cost = CostModel(per_call=self._batched is not None)
+        self.slots: dict[str, SessionSlot] = {}
+        self._waiting: set[str] = set()  # sessions whose prompts are still being embedded
 
     # ----------------------------------------------------------------------- sessions
-    def open(self, scene: Scene, seed: int | None = None, session_id: str | None = None) -> Session:
+    def open(self, scene: Scene, seed: int | None = None, session_id: str | None = None,
+             engine_state=None) -> Session:
         """Create a session for ``scene`` on this loop's engine (state CREATED). The seed
-        defaults to the scene's, else a random one (reported on the session)."""
+        defaults to the scene's, else a random one (reported on the session).
+        ``engine_state``: continue a restored stream instead of starting afresh."""
         if seed is None:
             seed = scene.seed if scene.seed is not None else secrets.randbelow(2**31)
+        state = self.engine.init_state(seed) if engine_state is None else engine_state
         session = Session(session_id or uuid.uuid4().hex[:12], scene, self.engine.info.name,
-                          seed, self.engine.init_state(seed), self.rate)
-        if not self.engine.info.has_beat_grid:
+                          seed, state, self.rate)
+        if self._grid is None:
             session.attach(TempoMeter(session))
         self.sessions[session.id] = session
+        self.slots[session.id] = session.slot
+        self.prepare(session)
         return session
 
     def get(self, session_id: str) -> Session:
@@ -112,14 +156,55 @@ class GenerationLoop:
         ``reason`` is reported in the ENDED event when the event closes the session."""
         before = session.state
         session.transition(event)
+        slot = session.slot
         if session.state == SessionState.PLAYING and before != SessionState.PLAYING:
             # Unanchored until the first block after (re)starting is delivered: playback
             # of that block starts when it exists, not when play was asked for.
-            session.pacing.time = None
-            session.pacing.sample = session.stream_time
+            slot.pacing.time = None
+            slot.pacing.sample = session.stream_time
         if session.state == SessionState.CLOSED:
             session.emit(EventKind.ENDED, reason=reason)
-            self.sessions.pop(session.id, None)
+            self.discard(session)
+
+    def discard(self, session: Session) -> None:
+        """Drop ``session`` from the loop (closed, failed, or never started) and release
+        its engine state."""
+        self.sessions.pop(session.id, None)
+        self._waiting.discard(session.id)
+        slot = self.slots.pop(session.id, None)
+        if slot is not None and self._release is not None and slot.in_flight == 0:
+            self._release(slot.engine_state)  # in flight: released when its block returns
+
+    def prepare(self, session: Session) -> bool:
+        """Start embedding the session's prompts (and loading its stinger files) off the
+        owner's thread; True when everything it may play is ready now."""
+        assert self.styles is not None
+        prompts = list(session.scene.prompts.values())
+        if session.override:
+            prompts += [Prompt(text=t) for t in session.override]
+        ready = self.styles.ensure(prompts, self.background)
+        for stinger in session.scene.stingers.values():
+            if stinger.audio is not None and stinger.audio not in self._stinger_files:
+                self._load_stinger(stinger.audio)
+        return ready
+
+    def _load_stinger(self, path: str) -> None:
+        if path in self._loading:
+            return
+        self._loading.add(path)
+        info = self.engine.info
+
+        def load() -> None:
+            try:
+                self._stinger_files[path] = load_audio(path, self.rate, info.channels)
+            except Exception as exc:  # reported when the stinger fires
+                self._stinger_files[path] = exc
+            self._loading.discard(path)
+
+        if self.background is None:
+            load()
+        else:
+            self.background(load)
 
     # ---------------------------------------------------------------------- the step
     def step(self, now: float | None = None) -> list[Chunk]:
@@ -132,91 +217,138 @@ class GenerationLoop:
 
     def playhead(self, session: Session, now: float) -> float:
         """Samples of ``session`` that a listener should have heard by ``now``."""
-        if session.pacing.time is None:
-            return float(session.pacing.sample)
-        return session.pacing.sample + (now - session.pacing.time) * self.rate
+        pacing = session.slot.pacing
+        if pacing.time is None:
+            return float(pacing.sample)
+        return pacing.sample + (now - pacing.time) * self.rate
+
+    def bucket_for(self, rows: int) -> int:
+        return self._batched.bucket_for(rows) if self._batched else pow2_bucket(rows)
+
+    def horizon(self, rows: int) -> float:
+        """Seconds a call serving ``rows`` rows is expected to take (capped at half the
+        lookahead): a session whose audio runs out sooner than that joins this call."""
+        estimate = self.cost.estimate(self.bucket_for(rows), rows)
+        return min(self.lookahead_s / 2, estimate if estimate is not None else 0.0)
 
     def schedule(self, now: float | None = None) -> SchedulerOutput:
-        """Pick the sessions that need a block now, most urgent first (least audio left
-        before their listeners run dry), up to the engine's batch limit and to a time
-        budget of half a block, estimated from recent steps: a crowd of new sessions
-        cannot starve one that is already playing."""
+        """Every playing session that needs audio before the next call could finish,
+        most urgent first (least audio left), up to the engine's batch limit. When the
+        call that serves them all would finish after the most urgent one runs dry, the
+        batch shrinks to the largest bucket that makes it in time."""
+        assert self.styles is not None
+        playing = [s for s in self.sessions.values() if s.state == SessionState.PLAYING]
         ahead = self.lookahead_s * self.rate
-        due: list[tuple[float, Session]] = []
-        for session in self.sessions.values():
-            if session.state != SessionState.PLAYING:
-                continue
-            slack = ahead
-            if now is not None and session.pacing.time is not None:
-                heard = self.playhead(session, now)
-                if session.stream_time >= heard + ahead:
+        due: list[tuple[float, Session]] = []  # (audio left before the listener runs dry, s)
+        if now is None:
+            due = [(ahead, s) for s in playing]
+        else:
+            horizon = self.horizon(len(playing)) * self.rate
+            for session in playing:
+                if session.slot.pacing.time is None:  # not heard yet: no deadline so far
+                    due.append((0.0, session))
                     continue
+                heard = self.playhead(session, now)
                 if session.stream_time < heard - self.frames and session.seq > 0:
-                    self._underrun(session, heard)
+                    self._underrun(session, heard, now)
                     heard = self.playhead(session, now)
-                slack = session.stream_time - heard
-            due.append((slack, session))
+                if session.stream_time < heard + ahead + horizon:
+                    due.append((session.stream_time - heard, session))
+        due = [(slack, s) for slack, s in due if self._ready(s)]
         due.sort(key=lambda item: item[0])
-        limit = self.engine.info.max_batch
-        if now is not None and self.stats.cost_per_row > 0:
-            budget = 0.5 * self.frames / self.rate
-            limit = min(limit, max(1, int(budget / self.stats.cost_per_row)))
+        n = min(self.engine.info.max_batch, len(due))
+        if now is not None:
+            anchored = [slack for slack, s in due[:n] if s.slot.pacing.time is not None]
+            urgent = max(min(anchored, default=ahead), self.frames) / self.rate
+            while n > 1:
+                bucket = self.bucket_for(n)
+                estimate = self.cost.estimate(bucket, n)
+                if estimate is None or estimate <= urgent:
+                    break
+                if self.cost.per_call and self.bucket_for(n // 2) == bucket:
+                    break  # fewer rows would cost the same
+                n //= 2
+        limit = n
         requests = []
         for _, session in due[:limit]:
-            if session.reset_requested:
-                self._reset(session)
-            requests.append(self._request(session))
-        return SchedulerOutput(requests, self.frames)
+            try:
+                if session.reset_requested:
+                    self._reset(session)
+                requests.append(self._request(session))
+            except Exception as exc:  # this session's scene or prompts, never the others
+                self.fail(session, exc)
+        return SchedulerOutput(requests, self.frames, self.bucket_for(len(requests)))
 
-    def _underrun(self, session: Session, heard: float) -> None:
-        """Generation fell behind real time: count it, tell listeners, re-anchor so the
-        stream continues from where it is (lateness is reported, never hidden)."""
+    def _ready(self, session: Session) -> bool:
+        """Prompts embedded; a prompt that cannot be embedded ends the session."""
+        assert self.styles is not None
+        if self.prepare(session):
+            self._waiting.discard(session.id)
+            return True
+        self._waiting.add(session.id)
+        prompts = list(session.scene.prompts.values()) + [
+            Prompt(text=t) for t in (session.override or {})]
+        error = self.styles.failure(prompts)
+        if error is not None:
+            failed = next(p for p in prompts if self.styles.failure([p]) is error)
+            self.fail(session, EngineError(
+                f"prompt {failed.key[:120]!r} could not be embedded ({type(error).__name__})"))
+        return False
+
+    def _underrun(self, session: Session, heard: float, now: float) -> None:
+        """Generation fell behind real time: count it once, tell listeners, and re-anchor
+        the listener's clock at now on the audio that exists (lateness is reported, never
+        hidden)."""
         late = (heard - session.stream_time) / self.rate
         session.counters.underruns += 1
         self.stats.underruns += 1
         session.emit(EventKind.UNDERRUN, late_s=round(late, 4))
-        session.pacing.sample = session.stream_time
-        session.pacing.time += late
+        session.slot.pacing.sample = session.stream_time
+        session.slot.pacing.time = now
 
     def _reset(self, session: Session) -> None:
         session.reset_requested = False
-        session.engine_state = self.engine.init_state(session.seed)
-        session.declick = session.last_frame
+        slot = session.slot
+        if self._release is not None:
+            self._release(slot.engine_state)
+        slot.engine_state = self.engine.init_state(session.seed)
+        slot.declick = slot.last_frame
 
     def _clock(self, session: Session, style: np.ndarray | None = None,
                knobs: Knobs | None = None) -> BeatClock:
         """Where the next block starts on the beat grid: the engine's own grid when it has
         one (exact; with the block's style, at the tempo and meter it will play), else the
         session's output-side clock at the scene's (or knob's) tempo and signature."""
-        if self.engine.info.has_beat_grid:
-            grid = self.engine.beat_clock(  # type: ignore[attr-defined]
-                session.engine_state, style, knobs)
+        slot = session.slot
+        if self._grid is not None:
+            grid = self._grid.beat_clock(slot.engine_state, style, knobs)
             return BeatClock(session.stream_time, grid.beat, grid.bpm, grid.beats_per_bar,
                              grid.beat_unit, self.rate)
         time_spec = session.scene.time
-        if session.clock is None:
-            session.clock = BeatClock(session.stream_time, 0.0,
-                                      _unit_bpm(time_spec.bpm, time_spec.beat_unit),
-                                      time_spec.beats_per_bar, time_spec.beat_unit, self.rate)
-        elif (session.clock.beats_per_bar, session.clock.beat_unit) != (
+        if slot.clock is None:
+            slot.clock = BeatClock(session.stream_time, 0.0,
+                                   _unit_bpm(time_spec.bpm, time_spec.beat_unit),
+                                   time_spec.beats_per_bar, time_spec.beat_unit, self.rate)
+        elif (slot.clock.beats_per_bar, slot.clock.beat_unit) != (
                 time_spec.beats_per_bar, time_spec.beat_unit):
-            session.clock = _new_meter(session.clock, time_spec, self.frames)
-        return session.clock
+            slot.clock = _new_meter(slot.clock, time_spec, self.frames)
+        return slot.clock
 
     def _request(self, session: Session) -> BlockRequest:
         assert self.styles is not None
         info = self.engine.info
+        slot = session.slot
         # The blend needs the grid (quantized changes), and the grid's tempo the style:
         # decide with the previous block's style, then read the grid the block will play.
-        clock = self._clock(session, session.last_style, session.last_knobs)
+        clock = self._clock(session, slot.last_style, slot.last_knobs)
         lead = round(info.control_latency_s * self.rate)
         blend = session.next_blend(clock, horizon=self.frames, lead=lead)
         for name in blend.weights:
             self._announce(session, blend.prompts[name])
         style = self.styles.mix(blend.weights, blend.prompts)
-        if info.has_beat_grid:
+        if self._grid is not None:
             clock = self._clock(session, style, blend.knobs)
-        session.last_style, session.last_knobs = style, blend.knobs
+        slot.last_style, slot.last_knobs = style, blend.knobs
         weights, change = blend.weights, None
         if blend.switch is not None:
             after = self.styles.mix(blend.switch.weights, blend.prompts)
@@ -228,13 +360,13 @@ class GenerationLoop:
                 weights = blend.switch.weights
         self._stingers(session, blend, clock)
         target = 1.0 if (weights or blend.weights) else 0.0
-        request = BlockRequest(session, blend, style, blend.knobs, session.gain, target, clock,
+        request = BlockRequest(session, blend, style, blend.knobs, slot.gain, target, clock,
                                change, weights)
-        session.gain = target
-        session.in_flight = self.frames
+        slot.gain = target
+        slot.in_flight = self.frames
         return request
 
-    def _announce(self, session: Session, prompt) -> None:
+    def _announce(self, session: Session, prompt: Prompt) -> None:
         assert self.styles is not None
         if prompt.key not in session.announced:
             session.announced.add(prompt.key)
@@ -245,12 +377,18 @@ class GenerationLoop:
 
     def _stingers(self, session: Session, blend: Blend, clock: BeatClock) -> None:
         """Schedule the stingers triggered since the last block (by clients or by the
-        scene's conditions) on their quantized sample, unless cooling down."""
+        scene's conditions) on their quantized sample, unless cooling down. A stinger
+        whose file is still loading waits for a later block."""
         names = session.pending_triggers + list(blend.fired)
         session.pending_triggers = []
         now = session.stream_time
         for name in names:
             stinger = session.scene.stingers[name]
+            if stinger.audio is not None and self._stinger_files.get(stinger.audio) is None:
+                self._load_stinger(stinger.audio)
+                if self._stinger_files.get(stinger.audio) is None:
+                    session.pending_triggers.append(name)
+                    continue
             if session.stingers.cooling(name, now, stinger.cooldown_s * self.rate):
                 session.emit(EventKind.STINGER, stinger=name, status="suppressed", at=now)
                 continue
@@ -268,103 +406,118 @@ class GenerationLoop:
 
     def _stinger_audio(self, session: Session, stinger) -> np.ndarray:
         if stinger.audio is not None:
-            cached = self._stinger_files.get(stinger.audio)
-            if cached is None:
-                cached = self._stinger_files[stinger.audio] = load_audio(
-                    stinger.audio, self.rate, self.engine.info.channels)
-            return cached
-        phrase = getattr(self.engine, "phrase", None)
-        if phrase is None:
+            loaded = self._stinger_files[stinger.audio]
+            if isinstance(loaded, BaseException):
+                raise loaded
+            return loaded
+        if self._phrases is None:
             raise ValueError(f"engine {self.engine.info.name!r} cannot play phrase stingers; "
                              f"use an audio file")
-        return phrase(session.engine_state, stinger.phrase, stinger.beats)
+        return self._phrases.phrase(session.slot.engine_state, stinger.phrase, stinger.beats)
 
-    def execute(self, out: SchedulerOutput) -> EngineOutput | Exception:
+    # ------------------------------------------------------------------- execute
+    def execute(self, out: SchedulerOutput) -> StepResult:
         """The batched engine call. Safe to run in a worker thread: touches only the
-        engine and the requests' engine states. Returns the exception on failure."""
+        engine and the requests' engine states. A failing call is bisected until the
+        failing rows are alone (a poisoned row costs its neighbours O(log n) retries)."""
+        result = StepResult()
+        self._call(out.requests, out.frames, result)
+        return result
+
+    def _call(self, requests: list[BlockRequest], frames: int, result: StepResult) -> None:
         started = time.perf_counter()
+        result.calls += 1
         try:
-            args = ([r.session.engine_state for r in out.requests],
-                    np.stack([r.style for r in out.requests]),
-                    [r.knobs for r in out.requests], out.frames)
-            changes = [r.change for r in out.requests]
+            states = [r.session.slot.engine_state for r in requests]
+            styles = np.stack([r.style for r in requests])
+            knobs = [r.knobs for r in requests]
+            changes = [r.change for r in requests]
             if any(c is not None for c in changes):
-                result = self.engine.generate(*args, changes=changes)  # type: ignore[call-arg]
+                output = self.engine.generate(states, styles, knobs, frames, changes=changes)
             else:
-                result = self.engine.generate(*args)
-        except Exception as exc:  # isolated per row in deliver
-            result = exc
+                output = self.engine.generate(states, styles, knobs, frames)
+        except Exception as exc:
+            self.stats.failures += 1
+            if len(requests) == 1:
+                result.failures.append((requests[0], exc))
+                return
+            half = len(requests) // 2
+            self._call(requests[:half], frames, result)
+            self._call(requests[half:], frames, result)
+            return
         elapsed = time.perf_counter() - started
+        bucket = output.bucket or self.bucket_for(len(requests))
+        self.cost.observe(bucket, len(requests), elapsed)
         stats = self.stats
         stats.engine_seconds += elapsed
         stats.last_step_seconds = elapsed
-        stats.last_batch = len(out.requests)
-        per_row = elapsed / max(1, len(out.requests))
-        stats.cost_per_row = per_row if stats.cost_per_row == 0 else \
-            0.8 * stats.cost_per_row + 0.2 * per_row
-        return result
+        stats.last_batch = len(requests)
+        stats.last_bucket = bucket
+        stats.rows += len(requests)
+        if stats.recent_rows == 0:
+            stats.recent_call_s, stats.recent_rows = elapsed, float(len(requests))
+        else:
+            stats.recent_call_s += 0.2 * (elapsed - stats.recent_call_s)
+            stats.recent_rows += 0.2 * (len(requests) - stats.recent_rows)
+        result.outputs.append((requests, output))
 
-    def deliver(self, out: SchedulerOutput, result: EngineOutput | Exception) -> list[Chunk]:
-        if isinstance(result, Exception):
-            return self._recover(out, result)
-        self.stats.steps += 1
+    # ------------------------------------------------------------------- deliver
+    def deliver(self, out: SchedulerOutput, result: StepResult | BaseException) -> list[Chunk]:
+        if isinstance(result, BaseException):  # the call itself could not be made
+            result = StepResult(failures=[(r, result) for r in out.requests])
         chunks = []
-        for row, request in enumerate(out.requests):
-            session = request.session
-            session.engine_state = result.states[row]
-            session.in_flight = 0
-            if session.state == SessionState.CLOSED:
-                continue  # closed while its block was being generated
-            if session.pacing.time is None:
-                session.pacing.time = self.clock.now()
-                session.pacing.sample = session.stream_time
-            pcm = self._shape(session, result.pcm[row], request)
-            pcm = session.stingers.mix(pcm, session.stream_time)
-            if request.clock is not None:
-                # Where the next block starts (the grid engines re-read theirs exactly).
-                bpm = None if self.engine.info.has_beat_grid else _unit_bpm(
-                    request.knobs.bpm or session.scene.time.bpm, request.clock.beat_unit)
-                session.clock = request.clock.advanced(len(pcm), bpm)
-            chunk = session.make_chunk(pcm, request.blend, request.weights, request.clock)
-            session.publish(chunk)
-            chunks.append(chunk)
+        for requests, output in result.outputs:
+            self.stats.steps += 1
+            for row, request in enumerate(requests):
+                chunk = self._deliver_row(request, output.states[row], output.pcm[row])
+                if chunk is not None:
+                    chunks.append(chunk)
+        for request, error in result.failures:
+            request.session.slot.in_flight = 0
+            self.fail(request.session, error)
         self.stats.blocks += len(chunks)
         return chunks
 
-    def _shape(self, session: Session, pcm: np.ndarray, request: BlockRequest) -> np.ndarray:
+    def _deliver_row(self, request: BlockRequest, state, pcm: np.ndarray) -> Chunk | None:
+        session = request.session
+        slot = session.slot
+        slot.engine_state = state
+        slot.in_flight = 0
+        if session.state == SessionState.CLOSED or session.id not in self.sessions:
+            if self._release is not None:
+                self._release(state)  # closed while its block was being generated
+            return None
+        if slot.pacing.time is None:
+            slot.pacing.time = self.clock.now()
+            slot.pacing.sample = session.stream_time
+        pcm = self._shape(slot, pcm, request)
+        pcm = session.stingers.mix(pcm, session.stream_time)
+        if request.clock is not None:
+            # Where the next block starts (the grid engines re-read theirs exactly).
+            bpm = None if self._grid is not None else _unit_bpm(
+                request.knobs.bpm or session.scene.time.bpm, request.clock.beat_unit)
+            slot.clock = request.clock.advanced(len(pcm), bpm)
+        chunk = session.make_chunk(pcm, request.blend, request.weights, request.clock)
+        session.publish(chunk)
+        return chunk
+
+    def _shape(self, slot: SessionSlot, pcm: np.ndarray, request: BlockRequest) -> np.ndarray:
         pcm = np.array(pcm, dtype=np.float32, copy=True)
         if request.gain_from != 1.0 or request.gain_to != 1.0:
             ramp = np.linspace(request.gain_from, request.gain_to, len(pcm), endpoint=False)
             pcm *= ramp[:, None].astype(np.float32)
-        if session.declick is not None:
+        if slot.declick is not None:
             # After a reset the new stream starts from silence; let the old stream's last
             # sample decay over a few ms instead of jumping (no click).
             t = np.arange(min(len(pcm), int(10 * DECLICK_TAU)))
-            pcm[: len(t)] += (session.declick[None, :] * np.exp(-t / DECLICK_TAU)[:, None]).astype(
+            pcm[: len(t)] += (slot.declick[None, :] * np.exp(-t / DECLICK_TAU)[:, None]).astype(
                 np.float32)
-            session.declick = None
-        session.last_frame = pcm[-1].copy()
+            slot.declick = None
+        slot.last_frame = pcm[-1].copy()
         return pcm
 
-    def _recover(self, out: SchedulerOutput, error: Exception) -> list[Chunk]:
-        """A batched call failed: retry each row alone so one bad session cannot end the
-        others; sessions that still fail end with an error event."""
-        self.stats.failures += 1
-        if len(out.requests) == 1:
-            self.fail(out.requests[0].session, error)
-            return []
-        chunks = []
-        for request in out.requests:
-            single = SchedulerOutput([request], out.frames)
-            result = self.execute(single)
-            if isinstance(result, Exception):
-                self.fail(request.session, result)
-            else:
-                chunks.extend(self.deliver(single, result))
-        return chunks
-
     def fail(self, session: Session, error: BaseException) -> None:
-        session.in_flight = 0
+        """End ``session`` alone with an error event (its engine state is released)."""
         log.error("session %s failed in engine %s: %r", session.id, session.engine_name, error)
         message = str(error) if isinstance(error, CadenzaError) else "engine failure"
         session.error = message
@@ -372,17 +525,23 @@ class GenerationLoop:
             session.transition("fail")
         session.emit(EventKind.ERROR, message=message)
         session.emit(EventKind.ENDED, reason="error")
-        self.sessions.pop(session.id, None)
+        self.discard(session)
 
     def next_deadline(self) -> float | None:
-        """Earliest clock time at which some playing session needs its next block."""
+        """Earliest clock time at which some playing session is due for its next block
+        (-inf: one is due now)."""
         ahead = self.lookahead_s * self.rate
+        playing = [s for s in self.sessions.values()
+                   if s.state == SessionState.PLAYING and s.id not in self._waiting]
+        if not playing:
+            return None
+        horizon = self.horizon(len(playing)) * self.rate
         times = [
-            (s.pacing.time + (s.stream_time - s.pacing.sample - ahead) / self.rate)
-            if s.pacing.time is not None else float("-inf")
-            for s in self.sessions.values() if s.state == SessionState.PLAYING
+            (s.slot.pacing.time + (s.stream_time - s.slot.pacing.sample - ahead - horizon)
+             / self.rate) if s.slot.pacing.time is not None else float("-inf")
+            for s in playing
         ]
-        return min(times) if times else None
+        return min(times)
 
     def playing(self) -> Iterable[Session]:
         return (s for s in self.sessions.values() if s.state == SessionState.PLAYING)

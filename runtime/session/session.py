@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..engines.base import Knobs, Prompt
+from ..engines.base import Prompt
 from ..errors import FailedPrecondition, InvalidArgument
 from ..musictime import BeatClock
 from ..scene import Blend, Scene, SceneEvaluator
@@ -29,6 +29,7 @@ from ..vocabulary import knob_overrides, merge_config
 from .chunk import Chunk, EventKind, SessionEvent
 from .lifecycle import SessionState, next_state
 from .recording import Recorder
+from .slot import Pacing, SessionSlot
 from .stingers import StingerBus
 
 log = logging.getLogger("cadenza.session")
@@ -44,15 +45,6 @@ class Listener(Protocol):
     def on_chunk(self, chunk: Chunk) -> None: ...
 
     def on_event(self, event: SessionEvent) -> None: ...
-
-
-@dataclass
-class Pacing:
-    """Real-time anchor: sample ``sample`` of the stream should be heard at ``time``
-    (None: not anchored yet; anchored when the first block after play is delivered)."""
-
-    time: float | None = None
-    sample: int = 0
 
 
 @dataclass
@@ -78,35 +70,47 @@ class Session:
         # scene's knobs field by field until cleared; "seed" applies at the next reset.
         self.config_override: dict[str, object] = {}
         self._scene_seed = seed
-        self.engine_state = engine_state
+        # The generation loop's per-session state (engine state, pacing, gain, clock):
+        # owned by the loop, which may replace it when the session moves (see slot.py).
+        self.slot = SessionSlot(engine_state)
         self.seq = 0
         self.stream_time = 0
         self.blend: Blend | None = None
-        self.gain = 1.0
-        self.last_frame: np.ndarray | None = None
-        self.declick: np.ndarray | None = None
         self.reset_requested = False
-        self.pacing = Pacing()
         self.counters = Counters()
         self.listeners: list[Listener] = []
         self.announced: set[str] = set()
-        self.clock: BeatClock | None = None  # where the next block starts on the beat grid
-        self.in_flight = 0  # frames of the block being generated right now
         self.stingers = StingerBus()
         self.pending_triggers: list[str] = []
         self.recorder: Recorder | None = None
         self.heard_bpm: float | None = None  # tempo estimated from the audio, when measured
-        self.last_style: np.ndarray | None = None  # the style of the latest block requested
-        self.last_knobs: Knobs | None = None
         self.error: str | None = None
         self._last_weights: Mapping[str, float] | None = None
+
+    # ------------------------------------------------- the loop's state, read-only views
+    @property
+    def engine_state(self) -> Any:
+        return self.slot.engine_state
+
+    @property
+    def pacing(self) -> Pacing:
+        return self.slot.pacing
+
+    @property
+    def clock(self) -> BeatClock | None:
+        """Where the next block starts on the beat grid (None before the first block)."""
+        return self.slot.clock
+
+    @property
+    def in_flight(self) -> int:
+        return self.slot.in_flight
 
     # ------------------------------------------------------------------------- control
     @property
     def applies_at(self) -> int:
         """The stream sample from which a control applied now is heard: the start of the
         next block to be generated (after any block already in flight)."""
-        return self.stream_time + self.in_flight
+        return self.stream_time + self.slot.in_flight
 
     def record(self, kind: str, **data: object) -> None:
         if self.recorder is not None:
@@ -220,6 +224,8 @@ class Session:
         """Evaluate the scene at the current stream time (and apply a prompt override).
         ``clock``, ``horizon`` and ``lead``: see `SceneEvaluator.evaluate`."""
         blend = self.evaluator.evaluate(self.inputs, self.stream_time, clock, horizon, lead)
+        for warning in self.evaluator.take_warnings():  # non-finite values, once each
+            self.emit(EventKind.ERROR, message=warning, severity="warning")
         if self.override is not None:
             total = sum(self.override.values())
             blend = Blend(

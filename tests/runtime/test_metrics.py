@@ -32,12 +32,11 @@ def scrape(server: ServerThread) -> dict:
 
 
 def value(families: dict, family: str, sample: str | None = None, **labels) -> float:
-    """One sample's value (0 when the series does not exist yet)."""
+    """The sum of the samples matching ``labels`` (e.g. over every ``bucket`` of an
+    engine; 0 when the series does not exist yet)."""
     name = sample or family
-    for s in families[family].samples:
-        if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
-            return s.value
-    return 0.0
+    return sum(s.value for s in families[family].samples
+               if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()))
 
 
 def wait_for(predicate, timeout: float = 20.0, what: str = "condition"):
