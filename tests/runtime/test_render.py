@@ -128,3 +128,95 @@ def test_timeline_prompts_and_controls(engine, scenes_dir, tmp_path):
     assert result.blends[30].weights == {"fast metal drums": 1.0}
     assert set(result.blends[50].weights) == {"calm", "intense"}
     assert result.frames == 4 * RATE
+
+
+# ---------------------------------------------------------------- non-finite values (issue 15)
+_BIG = " * ".join(["9" * 39] * 9)  # legal factors whose product overflows to inf
+_NAN_AT_RUNTIME = f"""scene: nan_knob
+inputs:
+  x: {{type: number, min: 0, max: 1, default: 0.5}}
+prompts:
+  calm: calm piano
+mix:
+  calm: 1
+knobs:
+  density: "(x * {_BIG}) - (x * {_BIG})"
+"""
+
+
+def _cli(*args: str, cwd=None):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "cadenza.runtime.cli", *args],
+                          capture_output=True, text=True, timeout=120, cwd=cwd)
+
+
+def test_render_of_a_nan_knob_fails_the_scene_check(tmp_path):
+    scene = tmp_path / "nan.yaml"
+    scene.write_text("scene: nan\nprompts: {calm: calm piano}\nmix: {calm: 1}\n"
+                     "knobs:\n  density: .nan\n")
+    out = tmp_path / "nan.wav"
+    result = _cli("render", str(scene), "--seconds", "2", "--out", str(out))
+    assert result.returncode != 0
+    assert f"{scene}:5 knobs.density: must be a finite number" in result.stderr
+    assert not out.exists()
+
+
+def test_render_of_a_knob_that_becomes_nan_plays_full_length(tmp_path, engine):
+    from cadenza.runtime.scene import compile_scene
+
+    out = tmp_path / "runtime_nan.wav"
+    result = render(compile_scene(_NAN_AT_RUNTIME), engine, out, 3.0)
+    audio, _ = soundfile.read(out, dtype="float32", always_2d=True)
+    assert audio.shape[0] == result.frames == 3 * RATE
+    assert np.isfinite(audio).all() and analysis.rms_db(audio) > -60  # density 0: sparse, not silent
+    assert len(result.warnings) == 1 and "knob density evaluated to nan" in result.warnings[0]
+
+
+def test_cli_render_of_a_runtime_nan_knob_writes_full_length(tmp_path):
+    scene = tmp_path / "late_nan.yaml"
+    scene.write_text(_NAN_AT_RUNTIME)
+    out = tmp_path / "late_nan.wav"
+    result = _cli("render", str(scene), "--seconds", "2", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    info = soundfile.info(str(out))
+    assert info.frames == 2 * RATE
+
+
+def test_a_render_whose_engine_fails_leaves_no_file_and_raises(tmp_path):
+    from cadenza.runtime.engines.procedural import ProceduralEngine
+    from cadenza.runtime.errors import EngineError
+
+    class FailingEngine(ProceduralEngine):
+        """The procedural engine with a fault injected at its third block."""
+
+        calls = 0
+
+        def generate(self, *args, **kwargs):
+            FailingEngine.calls += 1
+            if FailingEngine.calls == 3:
+                raise ValueError("cannot convert float NaN to integer")
+            return super().generate(*args, **kwargs)
+
+    out = tmp_path / "failed.wav"
+    scene = load_scene_text("scene: f\nprompts: {calm: calm piano}\nmix: {calm: 1}\n")
+    with pytest.raises(EngineError, match=r"render failed after 0\.10 of 5 s"):
+        render(scene, FailingEngine(), out, 5.0)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("seconds", [0.0, -1.0, float("nan"), float("inf")])
+def test_a_render_length_must_be_positive_and_finite(tmp_path, engine, seconds):
+    from cadenza.runtime.errors import InvalidArgument
+
+    scene = load_scene_text("scene: f\nprompts: {calm: calm piano}\nmix: {calm: 1}\n")
+    with pytest.raises(InvalidArgument):
+        render(scene, engine, tmp_path / "x.wav", seconds)
+    assert not (tmp_path / "x.wav").exists()
+
+
+def load_scene_text(text: str):
+    from cadenza.runtime.scene import compile_scene
+
+    return compile_scene(text)
