@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 import grpc
 
 OPTIONS = [("grpc.max_receive_message_length", 8 << 20)]
@@ -17,3 +19,31 @@ def open_channel(module, address: str, tls: bool, root_certificates: bytes | Non
 
 def auth_metadata(token: str | None) -> tuple:
     return (("authorization", f"Bearer {token}"),) if token else ()
+
+
+SESSION_HEADER = "x-cadenza-session"  # a cluster's Envoy hashes on it (docs/cluster.md)
+
+
+def routing_metadata(request=None, session_id: str | None = None) -> tuple:
+    """The session routing header for a request: its session id, or for CreateSession a
+    fresh id the server adopts, so a cluster routes the create and every later call of
+    the session to the same worker. Harmless against a single server."""
+    if session_id is None and request is not None:
+        if request.DESCRIPTOR.name == "CreateSessionRequest":
+            session_id = secrets.token_urlsafe(12)
+        else:
+            session_id = getattr(request, "session_id", "") or None
+    # A header must stay small (gRPC caps metadata at 16 KiB): a longer id cannot be a
+    # real session's, and the server answers it with NOT_FOUND without the header.
+    return ((SESSION_HEADER, session_id),) if session_id and len(session_id) <= 256 else ()
+
+
+CREATE_ATTEMPTS = 4
+
+
+def worker_full(exc) -> bool:
+    """A CreateSession refused because that server is at its session limit: behind a
+    cluster's Envoy, a retry with a fresh routing id lands on another worker (and the
+    session's id still hashes to the worker that holds it)."""
+    return getattr(exc, "code", "") == "RESOURCE_EXHAUSTED" and "limit of" in getattr(
+        exc, "message", "")

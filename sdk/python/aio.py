@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 
 import grpc
 
 from cadenza.v1 import runtime_pb2 as pb
 from cadenza.v1 import runtime_pb2_grpc as pb_grpc
 
-from ._channel import auth_metadata, open_channel
+from ._channel import CREATE_ATTEMPTS, auth_metadata, open_channel, routing_metadata, worker_full
 from ._stream import StreamCursor
-from .client import ACTIONS
-from .errors import CadenzaError
+from .client import ACTIONS, BeatCallbacks, config_request, config_result
+from .errors import CadenzaError, NotFound
 from .types import (
     STATES,
     AudioChunk,
     EngineInfo,
     Event,
+    GenerationConfig,
     SceneIssue,
     SessionInfo,
     create_request,
@@ -39,10 +41,11 @@ class AsyncClient:
 
     async def _call(self, method: str, request):
         try:
-            return await getattr(self._stub, method)(request, metadata=self._metadata,
+            return await getattr(self._stub, method)(request, metadata=self._metadata
+                                                     + routing_metadata(request),
                                                      timeout=self.timeout)
         except grpc.RpcError as exc:
-            raise CadenzaError.from_rpc(exc) from None
+            raise CadenzaError.from_rpc(exc, self.address) from None
 
     async def close(self) -> None:
         await self._channel.close()
@@ -58,7 +61,13 @@ class AsyncClient:
                              state: Mapping[str, object] | None = None,
                              paused: bool = False, record: bool = False) -> AsyncSession:
         request = create_request(scene, scene_yaml, engine, seed, state, paused, record)
-        info = SessionInfo.from_pb(await self._call("CreateSession", request))
+        for attempt in range(CREATE_ATTEMPTS):
+            try:  # each attempt sends a fresh routing id: a cluster picks another worker
+                info = SessionInfo.from_pb(await self._call("CreateSession", request))
+                break
+            except CadenzaError as exc:
+                if not worker_full(exc) or attempt == CREATE_ATTEMPTS - 1:
+                    raise
         return AsyncSession(self, info.session_id, info)
 
     async def get_session(self, session_id: str) -> SessionInfo:
@@ -90,9 +99,38 @@ class AsyncSession:
         # created (the server keeps a few seconds of history), then from where the last
         # stream stopped; None (live) for a handle on an existing session.
         self.next_seq: int | None = 0 if info is not None and info.seq == 0 else None
+        self.callbacks = BeatCallbacks()
+
+    async def __aenter__(self) -> AsyncSession:
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        with contextlib.suppress(NotFound):  # already ended
+            await self.stop()
 
     async def info(self) -> SessionInfo:
         return await self.client.get_session(self.id)
+
+    def on_beat(self, callback: Callable[[Event], None]) -> Callable[[Event], None]:
+        """As `Session.on_beat` (the callback runs in the task iterating `stream`)."""
+        self.callbacks.beat.append(callback)
+        return callback
+
+    def on_bar(self, callback: Callable[[Event], None]) -> Callable[[Event], None]:
+        self.callbacks.bar.append(callback)
+        return callback
+
+    async def set_generation_config(self, config: Mapping[str, object] | None = None, /, *,
+                                    clear: str | Iterable[str] = (),
+                                    **fields: object) -> GenerationConfig:
+        """As `Session.set_generation_config`."""
+        r = await self.client._call("SetGenerationConfig",
+                                    config_request(self.id, config, clear, fields))
+        return config_result(r)
+
+    async def stop(self) -> None:
+        """End the session, as Lyria's stop()."""
+        await self._control("stop")
 
     async def update(self, values: Mapping[str, object] | None = None, /, **more: object) -> int:
         merged = {**(values or {}), **more}
@@ -132,10 +170,11 @@ class AsyncSession:
                      max_retries: int = 8, resume_from_seq: int | None = None,
                      beat_events: str | None = None) -> AsyncIterator[AudioChunk]:
         """As `Session.stream`: gapless chunks, reconnecting and resuming on drops."""
-        cursor = StreamCursor(self, encoding, seconds, on_event, reconnect, max_retries,
-                              resume_from_seq, beat_events)
+        cursor = StreamCursor(self, encoding, seconds, self.callbacks.wrap(on_event), reconnect,
+                              max_retries, resume_from_seq, self.callbacks.wanted(beat_events))
         while True:
-            call = self.client._stub.Stream(metadata=self.client._metadata)
+            call = self.client._stub.Stream(metadata=self.client._metadata
+                                            + routing_metadata(session_id=self.id))
             try:
                 await call.write(cursor.attach())
                 await call.done_writing()

@@ -1,11 +1,16 @@
-"""The synchronous client. Thread-safe for unary calls; one stream per iterator."""
+"""The synchronous client. Thread-safe for unary calls; one stream per iterator.
+
+Beat callbacks (`Session.on_beat`, `Session.on_bar`) run on the thread iterating
+`Session.stream`, as each beat arrives; each event's ``stream_time`` is the sample of the
+beat, so schedule against your playback position (the audio arrives ahead of time).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import time
 import wave
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 import grpc
@@ -13,16 +18,19 @@ import grpc
 from cadenza.v1 import runtime_pb2 as pb
 from cadenza.v1 import runtime_pb2_grpc as pb_grpc
 
-from ._channel import auth_metadata, open_channel
+from ._channel import CREATE_ATTEMPTS, auth_metadata, open_channel, routing_metadata, worker_full
 from ._stream import StreamCursor
-from .errors import CadenzaError
+from .errors import CadenzaError, NotFound
 from .types import (
     STATES,
     AudioChunk,
     EngineInfo,
     Event,
+    GenerationConfig,
     SceneIssue,
     SessionInfo,
+    config_from_pb,
+    config_pb,
     create_request,
     prompts_pb,
     state_pb,
@@ -51,10 +59,11 @@ class Client:
     # ----------------------------------------------------------------------- plumbing
     def _call(self, method: str, request):
         try:
-            return getattr(self._stub, method)(request, metadata=self._metadata,
+            return getattr(self._stub, method)(request, metadata=self._metadata
+                                               + routing_metadata(request),
                                                timeout=self.timeout)
         except grpc.RpcError as exc:
-            raise CadenzaError.from_rpc(exc) from None
+            raise CadenzaError.from_rpc(exc, self.address) from None
 
     def close(self) -> None:
         self._channel.close()
@@ -72,7 +81,13 @@ class Client:
                        paused: bool = False, record: bool = False) -> Session:
         """Create a session from a served scene name (or inline ``scene_yaml``)."""
         request = create_request(scene, scene_yaml, engine, seed, state, paused, record)
-        info = SessionInfo.from_pb(self._call("CreateSession", request))
+        for attempt in range(CREATE_ATTEMPTS):
+            try:  # each attempt sends a fresh routing id: a cluster picks another worker
+                info = SessionInfo.from_pb(self._call("CreateSession", request))
+                break
+            except CadenzaError as exc:
+                if not worker_full(exc) or attempt == CREATE_ATTEMPTS - 1:
+                    raise
         return Session(self, info.session_id, info)
 
     def session(self, session_id: str) -> Session:
@@ -102,8 +117,58 @@ class Client:
         return r.ok, [SceneIssue.from_pb(i) for i in r.issues], r.summary
 
 
+class BeatCallbacks:
+    """``on_beat`` / ``on_bar`` callbacks of one session handle (shared by the sync and
+    asyncio sessions). A BAR callback also fires for a BEAT event on a downbeat."""
+
+    def __init__(self) -> None:
+        self.beat: list[Callable[[Event], None]] = []
+        self.bar: list[Callable[[Event], None]] = []
+
+    def wanted(self, beat_events: str | None) -> str | None:
+        """The stream's beat_events: as asked, else what the callbacks need."""
+        if beat_events is not None:
+            return beat_events
+        return "beats" if self.beat else "bars" if self.bar else None
+
+    def wrap(self, on_event: Callable[[Event], None] | None) -> Callable[[Event], None] | None:
+        if not self.beat and not self.bar:
+            return on_event
+
+        def dispatch(event: Event) -> None:
+            if event.kind == "beat":
+                for callback in self.beat:
+                    callback(event)
+            if event.kind == "bar" or (event.kind == "beat" and event.clock is not None
+                                       and event.clock.beat_in_bar == 0):
+                for callback in self.bar:
+                    callback(event)
+            if on_event is not None:
+                on_event(event)
+
+        return dispatch
+
+
+def config_request(session_id: str, values: Mapping[str, object] | None, clear,
+                   more: Mapping[str, object]) -> pb.SetGenerationConfigRequest:
+    merged = {**(values or {}), **more}
+    cleared = [name for name, v in merged.items() if v is None]
+    return pb.SetGenerationConfigRequest(
+        session_id=session_id,
+        config=config_pb({k: v for k, v in merged.items() if v is not None}),
+        clear=[*([clear] if isinstance(clear, str) else list(clear)), *cleared])
+
+
+def config_result(r: pb.SetGenerationConfigResponse) -> GenerationConfig:
+    return GenerationConfig(config_from_pb(r.config), tuple(r.unsupported), r.stream_time)
+
+
 class Session:
-    """A handle on one session. Control calls are unary RPCs; `stream()` iterates audio."""
+    """A handle on one session. Control calls are unary RPCs; `stream()` iterates audio.
+
+    A context manager: ``with client.create_session("dungeon") as session:`` ends the
+    session on leaving the block (`stop`), whatever happened inside.
+    """
 
     def __init__(self, client: Client, session_id: str, info: SessionInfo | None = None) -> None:
         self.client = client
@@ -113,9 +178,43 @@ class Session:
         # created (the server keeps a few seconds of history), then from where the last
         # stream stopped; None (live) for a handle on an existing session.
         self.next_seq: int | None = 0 if info is not None and info.seq == 0 else None
+        self.callbacks = BeatCallbacks()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        with contextlib.suppress(NotFound):  # already ended
+            self.stop()
 
     def info(self) -> SessionInfo:
         return self.client.get_session(self.id)
+
+    def on_beat(self, callback: Callable[[Event], None]) -> Callable[[Event], None]:
+        """Call ``callback(event)`` on every beat while a `stream` runs (usable as a
+        decorator). ``event.clock`` has the beat, bar and tempo; ``event.stream_time`` the
+        sample of the beat."""
+        self.callbacks.beat.append(callback)
+        return callback
+
+    def on_bar(self, callback: Callable[[Event], None]) -> Callable[[Event], None]:
+        """Call ``callback(event)`` on every downbeat while a `stream` runs."""
+        self.callbacks.bar.append(callback)
+        return callback
+
+    def set_generation_config(self, config: Mapping[str, object] | None = None, /, *,
+                              clear: str | Iterable[str] = (), **fields: object) -> GenerationConfig:
+        """Live generation config, as Lyria RealTime's ``set_music_generation_config``:
+        ``session.set_generation_config(bpm=100, mute_drums=True)``. Each field set
+        overrides the scene's expression for it until cleared: ``clear=["bpm"]`` (or a
+        field given None; ``clear="*"`` clears all). Fields: temperature, top_k, guidance,
+        seed (from the next reset), bpm, density, brightness, scale (e.g.
+        "C_MAJOR_A_MINOR"), mute_bass, mute_drums, only_bass_and_drums, mode ("quality",
+        "diversity", "vocalization"). Returns the override in effect and the fields the
+        engine does not honour."""
+        r = self.client._call("SetGenerationConfig",
+                              config_request(self.id, config, clear, fields))
+        return config_result(r)
 
     def update(self, values: Mapping[str, object] | None = None, /, **more: object) -> int:
         """Push state: ``session.update(danger=0.7, biome="cave")``. Returns the stream time
@@ -154,6 +253,10 @@ class Session:
         """Clear the musical context: the music starts afresh in the same session."""
         return self._control("reset")
 
+    def stop(self) -> None:
+        """End the session (its streams end with an 'ended' event), as Lyria's stop()."""
+        self._control("stop")
+
     def close(self) -> None:
         """End the session (its streams end with an 'ended' event)."""
         self.client._call("CloseSession", pb.CloseSessionRequest(session_id=self.id))
@@ -169,11 +272,12 @@ class Session:
         next ``seq`` (the server re-sends what it still holds). Ends after ``seconds`` of
         audio, when the session ends, or when the caller stops iterating.
         """
-        cursor = StreamCursor(self, encoding, seconds, on_event, reconnect, max_retries,
-                              resume_from_seq, beat_events)
+        cursor = StreamCursor(self, encoding, seconds, self.callbacks.wrap(on_event), reconnect,
+                              max_retries, resume_from_seq, self.callbacks.wanted(beat_events))
         while True:
             call = self.client._stub.Stream(iter([cursor.attach()]),
-                                            metadata=self.client._metadata)
+                                            metadata=self.client._metadata
+                                            + routing_metadata(session_id=self.id))
             try:
                 for message in call:
                     chunk = cursor.accept(message)

@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 
 from cadenza.v1 import runtime_pb2 as pb
 
-ENCODINGS = {"s16le": pb.PCM_S16LE, "f32le": pb.PCM_F32LE}
+ENCODINGS = {"s16le": pb.PCM_S16LE, "f32le": pb.PCM_F32LE, "opus": pb.OPUS}
 BEAT_EVENTS = {None: pb.BEAT_EVENTS_NONE, "none": pb.BEAT_EVENTS_NONE,
                "beats": pb.BEAT_EVENTS_BEATS, "bars": pb.BEAT_EVENTS_BARS}
-ENCODING_NAMES = {pb.PCM_S16LE: "s16le", pb.PCM_F32LE: "f32le", pb.ENCODING_UNSPECIFIED: "s16le"}
+ENCODING_NAMES = {pb.PCM_S16LE: "s16le", pb.PCM_F32LE: "f32le", pb.OPUS: "opus",
+                  pb.ENCODING_UNSPECIFIED: "s16le"}
 STATES = {pb.CREATED: "created", pb.PLAYING: "playing", pb.PAUSED: "paused",
           pb.FAILED: "failed", pb.CLOSED: "closed", pb.SESSION_STATE_UNSPECIFIED: "unknown"}
 EVENT_KINDS = {
@@ -66,6 +67,7 @@ class AudioChunk:
     blend: Mapping[str, float]
     prompts: Mapping[str, str] = field(default_factory=dict)
     clock: BeatInfo | None = None  # the beat grid at the chunk's first sample
+    wire_bytes: int = 0  # audio bytes received for it (an Opus stream's are decoded to s16le)
 
     @property
     def frames(self) -> int:
@@ -94,7 +96,7 @@ class AudioChunk:
         return cls(c.session_id, c.seq, c.stream_time, c.sample_rate, c.channels,
                    ENCODING_NAMES.get(c.encoding, "s16le"), c.pcm, _blend(c.blend),
                    {e.name: e.text for e in c.blend},
-                   BeatInfo.from_pb(c.clock) if c.HasField("clock") else None)
+                   BeatInfo.from_pb(c.clock) if c.HasField("clock") else None, len(c.pcm))
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,7 @@ class SessionInfo:
     stingers: tuple[str, ...] = ()
     recording: str = ""
     heard_bpm: float = 0.0
+    config: Mapping[str, object] = field(default_factory=dict)  # the live generation config
 
     @classmethod
     def from_pb(cls, s: pb.SessionInfo) -> SessionInfo:
@@ -154,7 +157,8 @@ class SessionInfo:
                    {k: _value(v) for k, v in s.inputs.items()}, _blend(s.blend), s.underruns,
                    s.listeners, s.uptime_seconds, s.error,
                    BeatInfo.from_pb(s.clock) if s.HasField("clock") else None,
-                   tuple(s.stingers), s.recording, s.heard_bpm)
+                   tuple(s.stingers), s.recording, s.heard_bpm,
+                   config_from_pb(s.config) if s.HasField("config") else {})
 
 
 @dataclass(frozen=True)
@@ -212,6 +216,50 @@ def state_pb(values: Mapping[str, object]) -> dict[str, pb.Value]:
 
 def prompts_pb(prompts: Mapping[str, float]) -> list[pb.WeightedPrompt]:
     return [pb.WeightedPrompt(text=t, weight=float(w)) for t, w in prompts.items()]
+
+
+CONFIG_FIELDS = ("temperature", "top_k", "guidance", "seed", "bpm", "density", "brightness",
+                 "scale", "mute_bass", "mute_drums", "only_bass_and_drums", "mode")
+
+
+@dataclass(frozen=True)
+class GenerationConfig:
+    """What `Session.set_generation_config` answers: the whole live override now in
+    effect (Lyria RealTime's field names), the fields in it the session's engine does not
+    honour, and the stream time (samples) from which it is heard."""
+
+    config: Mapping[str, object]
+    unsupported: tuple[str, ...] = ()
+    stream_time: int = 0
+
+
+def config_pb(values: Mapping[str, object]) -> pb.GenerationConfig:
+    """A GenerationConfig message; ``scale`` and ``mode`` are names ("C_MAJOR_A_MINOR",
+    "quality", case-insensitive). Raises ValueError for an unknown field or name."""
+    msg = pb.GenerationConfig()
+    for name, value in values.items():
+        if name not in CONFIG_FIELDS:
+            raise ValueError(f"unknown config field {name!r}; fields: {', '.join(CONFIG_FIELDS)}")
+        if name == "scale":
+            msg.scale = pb.Scale.Value(str(value).upper())
+        elif name == "mode":
+            msg.mode = pb.GenerationMode.Value(str(value).upper())
+        else:
+            setattr(msg, name, value)
+    return msg
+
+
+def config_from_pb(msg: pb.GenerationConfig) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for name in CONFIG_FIELDS:
+        if msg.HasField(name):
+            value = getattr(msg, name)
+            if name == "scale":
+                value = pb.Scale.Name(value)
+            elif name == "mode":
+                value = pb.GenerationMode.Name(value).lower()
+            out[name] = value
+    return out
 
 
 def create_request(scene: str | None, scene_yaml: str | None, engine: str | None,
