@@ -34,6 +34,7 @@ class Patterns:
     bass: np.ndarray
     arp: np.ndarray
     lead: np.ndarray
+    hand: np.ndarray | None = None  # frame/hand percussion (drawn only when it plays)
 
 
 @dataclass
@@ -75,6 +76,57 @@ def _bernoulli(rng: np.random.Generator, p: np.ndarray) -> np.ndarray:
     return rng.random(len(p)) < np.clip(p, 0.0, 1.0)
 
 
+def _hand_pattern(s: np.ndarray, rng: np.random.Generator, steps: np.ndarray,
+                  eighth: np.ndarray, pulse: np.ndarray) -> np.ndarray | None:
+    """Hand drums on the pulses and between them, busier with energy. Draws from the
+    generator only when the hand drums play (other prompts keep their exact music)."""
+    if s[S.INDEX["hand"]] <= 0.02:
+        return None
+    e = float(s[S.INDEX["energy"]])
+    p = np.where(pulse, 0.9, np.where(eighth, 0.4 + 0.5 * e, 0.1 + 0.5 * e))
+    return _bernoulli(rng, p)
+
+
+@dataclass(frozen=True)
+class Colour:
+    """The non-wavetable parts of a pitched voice's timbre (see `ToneSpec`)."""
+
+    modal: int = 0
+    modal_mix: float = 0.0
+    breath: float = 0.0
+
+    def fields(self) -> dict[str, float]:
+        return {"modal": self.modal, "modal_mix": self.modal_mix, "breath": self.breath}
+
+
+def colour(s: np.ndarray) -> Colour:
+    """Plucked, mallet or bell partials (the strongest of the three) and breath noise."""
+    weights = [float(s[S.INDEX[n]]) for n in ("pluck", "mallet", "bell")]
+    strongest = int(np.argmax(weights))
+    mix = round(min(1.0, 1.25 * weights[strongest]) * 4) / 4
+    breath = round(0.3 * float(s[S.INDEX["woodwind"]]), 2)
+    return Colour(modal=strongest + 1 if mix > 0 else 0, modal_mix=mix, breath=breath)
+
+
+def articulation(s: np.ndarray) -> tuple[float, float]:
+    """(gate, release) multipliers: staccato shortens both, legato lengthens the gate."""
+    st = float(s[S.INDEX["staccato"]])
+    if st >= 0.5:
+        return 1.0 - 1.4 * (st - 0.5), 1.0 - 1.2 * (st - 0.5)
+    return 1.0 + 0.6 * (0.5 - st), 1.0
+
+
+def _onset_shape(s: np.ndarray, attack: float, sustain: float,
+                 slow: float) -> tuple[float, float]:
+    """Brass and woodwinds speak slowly (``slow`` seconds at full weight); an organ starts
+    at once and holds: returns the (attack s, sustain) for a voice."""
+    brass, wind, organ = (float(s[S.INDEX[n]]) for n in ("brass", "woodwind", "organ"))
+    attack += slow * (brass + 0.6 * wind)
+    attack = attack * (1 - organ) + 0.004 * organ
+    sustain = sustain + (max(sustain, 0.75) - sustain) * min(1.0, brass + wind)
+    return attack, sustain + (1.0 - sustain) * organ
+
+
 class Band:
     """Stateless rules; the state lives in `Musician` and the note banks."""
 
@@ -84,7 +136,7 @@ class Band:
 
     def _tone(self, out: Sounding, start: int, bus: str, vel: float, pan: float, row: int,
               freq: float, gate: float, attack: float, decay: float, sustain: float,
-              release: float, vib: float = 0.0) -> None:
+              release: float, vib: float = 0.0, colour: Colour | None = None) -> None:
         # Parameters are rounded (5 ms gates, 1 ms attacks ...) so repeated notes share
         # one cached waveform; nobody hears the difference.
         spec = ToneSpec(row=row, freq=freq, gate=round(gate / 240.0) * 240,
@@ -92,13 +144,14 @@ class Band:
                         decay=max(480.0, round(decay / 480.0) * 480.0),
                         sustain=min(1.0, max(0.0, round(sustain * 20) / 20)),
                         release=max(480.0, round(release / 480.0) * 480.0),
-                        vib=round(vib, 2))
+                        vib=round(vib, 2),
+                        **(colour.fields() if colour is not None else {}))
         out.add(start, self.synth.tone(spec), PITCHED_INDEX[bus], vel, pan)
 
     def _hit(self, out: Sounding, start: int, kind: str, vel: float, pan: float, decay: float,
-             pitch: float = 1.0, clap: float = 0.0, variant: int = 0) -> None:
+             pitch: float = 1.0, clap: float = 0.0, variant: int = 0, brush: float = 0.0) -> None:
         spec = HitSpec(kind=DRUM_INDEX[kind], decay=round(decay, 2), pitch=round(pitch, 2),
-                       clap=round(clap, 1), variant=variant)
+                       clap=round(clap, 1), variant=variant, brush=round(brush * 4) / 4)
         out.add(start, self.synth.hit(spec), len(PITCHED_INDEX) + DRUM_INDEX[kind], vel, pan)
 
     # ---------------------------------------------------------------- bar-level choices
@@ -140,6 +193,7 @@ class Band:
         e = s[S.INDEX["energy"]]
         floor = s[S.INDEX["four_floor"]]
         steps = np.arange(COMMON.bar_steps)
+        meter_pulses = COMMON.pulse_starts
         beat = steps % 4 == 0
         eighth = steps % 2 == 0
         four = beat.astype(float)
@@ -169,6 +223,7 @@ class Band:
             kick=_bernoulli(rng, kick_p), snare=_bernoulli(rng, snare_p),
             hats=_bernoulli(rng, hats_p), open_hats=_bernoulli(rng, open_p),
             bass=_bernoulli(rng, bass_p), arp=arp_p > 0.5, lead=_bernoulli(rng, lead_p),
+            hand=_hand_pattern(s, rng, steps, eighth, np.isin(steps, meter_pulses)),
         )
 
     def _metered(self, s: np.ndarray, rng: np.random.Generator, meter: Meter) -> Patterns:
@@ -178,6 +233,7 @@ class Band:
         e = s[S.INDEX["energy"]]
         floor = s[S.INDEX["four_floor"]]
         steps = np.arange(meter.bar_steps)
+        meter_pulses = meter.pulse_starts
         eighth = steps % 2 == 0
         pulse = np.isin(steps, meter.pulse_starts)
         strong = np.isin(steps, meter.strong_starts).astype(float)
@@ -210,6 +266,7 @@ class Band:
             kick=_bernoulli(rng, kick_p), snare=_bernoulli(rng, snare_p),
             hats=_bernoulli(rng, hats_p), open_hats=_bernoulli(rng, open_p),
             bass=_bernoulli(rng, bass_p), arp=arp_p > 0.5, lead=_bernoulli(rng, lead_p),
+            hand=_hand_pattern(s, rng, steps, eighth, np.isin(steps, meter_pulses)),
         )
 
     def _motif(self, s: np.ndarray, rng: np.random.Generator,
@@ -246,14 +303,22 @@ class Band:
                       0.16 + 0.3 * space * (1 - e), pitch=0.8 + 0.3 * bright)
         if (p.snare[sib] or (fill and rng.random() < 0.7)) and s[S.INDEX["snare"]] > 0.02:
             ghost = sib not in ((4, 12) if meter.common else meter.backbeats)
-            self._hit(out, start, "snare", 0.45 if ghost else 1.0, -0.05, 0.09 + 0.12 * space,
-                      clap=float(s[S.INDEX["four_floor"]]) * 0.8,
-                      variant=int(rng.integers(0, 8)))
+            brush = float(s[S.INDEX["brushes"]])
+            self._hit(out, start, "snare", (0.45 if ghost else 1.0) * (1 - 0.3 * brush), -0.05,
+                      0.09 + 0.12 * space, clap=float(s[S.INDEX["four_floor"]]) * 0.8 * (1 - brush),
+                      variant=int(rng.integers(0, 8)), brush=brush)
         if (p.hats[sib] or p.open_hats[sib]) and s[S.INDEX["hats"]] > 0.02:
             open_hat = bool(p.open_hats[sib])
             accent = 1.0 if sib % 4 == 2 else 0.7 if sib % 2 == 0 else 0.5
-            self._hit(out, start, "hats", accent, 0.3, 0.16 if open_hat else 0.022 + 0.02 * e,
-                      variant=int(rng.integers(0, 8)))
+            brush = float(s[S.INDEX["brushes"]])
+            self._hit(out, start, "hats", accent * (1 - 0.4 * brush), 0.3,
+                      (0.16 if open_hat else 0.022 + 0.02 * e) * (1 + brush),
+                      variant=int(rng.integers(0, 8)), brush=brush)
+        if p.hand is not None and p.hand[sib] and s[S.INDEX["hand"]] > 0.02:
+            pulse_starts = COMMON.pulse_starts if meter.common else meter.pulse_starts
+            variant = 0 if sib == 0 else 1 if sib in pulse_starts else 3 if sib % 4 == 2 else 2
+            self._hit(out, start, "hand", 0.9 if variant < 2 else 0.6, -0.25 if sib % 2 else 0.2,
+                      0.16 if variant == 0 else 0.09, pitch=0.9 + 0.2 * bright, variant=variant)
 
         if p.bass[sib] and s[S.INDEX["bass"]] > 0.02:
             self._bass(m, sib, start, step_samples, s, rng, out)
@@ -273,7 +338,8 @@ class Band:
     def _timbre(self, s: np.ndarray, base: dict[str, float]) -> dict[str, float]:
         mix = dict(base)
         for name, family in (("piano", "piano"), ("strings", "strings"), ("choir", "choir"),
-                             ("guitar", "guitar"), ("chip", "square")):
+                             ("guitar", "guitar"), ("chip", "square"), ("brass", "brass"),
+                             ("woodwind", "reed"), ("organ", "organ")):
             mix[family] = mix.get(family, 0.0) + 2.0 * float(s[S.INDEX[name]])
         return mix
 
@@ -288,9 +354,10 @@ class Band:
         mix.pop("choir", None)
         mix["strings"] = mix.get("strings", 0) * 0.3
         row = self.tables.row(mix, freq, 0.2 + 0.6 * float(s[S.INDEX["brightness"]]))
-        gate = step_samples * (2 if e > 0.6 else 4 if e > 0.3 else 12) * 0.9
+        gate_k, release_k = articulation(s)
+        gate = step_samples * (2 if e > 0.6 else 4 if e > 0.3 else 12) * 0.9 * gate_k
         self._tone(out, start, "bass", 0.9, 0.0, row, freq, gate, 0.004 * SAMPLE_RATE,
-                   0.25 * SAMPLE_RATE, 0.6, 0.03 * SAMPLE_RATE)
+                   0.25 * SAMPLE_RATE, 0.6, 0.03 * SAMPLE_RATE * release_k)
 
     def _pad(self, m, start, length, s, out) -> None:
         e = float(s[S.INDEX["energy"]])
@@ -298,7 +365,11 @@ class Band:
         strings = float(s[S.INDEX["strings"]]) + float(s[S.INDEX["choir"]])
         attack = (0.6 - 0.5 * e) * (1 - piano) + 0.005 * piano
         sustain = 0.8 * (1 - piano) + 0.05
-        release = 0.35 + 0.5 * float(s[S.INDEX["space"]])
+        attack, sustain = _onset_shape(s, attack, sustain, 0.15)
+        gate_k, release_k = articulation(s)
+        release = (0.35 + 0.5 * float(s[S.INDEX["space"]])) * release_k
+        tone_colour = colour(s)
+        vib = 0.08 * strings + 0.3 * float(s[S.INDEX["vibrato"]])
         mix = self._timbre(s, {"saw": 0.5 * e + 0.2, "soft": 1.0 - 0.6 * e})
         mix["piano"] = mix.get("piano", 0.0) * 0.7
         bright = float(s[S.INDEX["brightness"]])
@@ -307,9 +378,9 @@ class Band:
             freq = float(theory.midi_to_hz(pitch - 12 * (bright < 0.25)))
             row = self.tables.row(mix, freq, bright)
             pan = -0.45 + 0.9 * i / max(1, len(voicing) - 1)
-            self._tone(out, start, "pad", 0.6, pan, row, freq, length * 0.97,
+            self._tone(out, start, "pad", 0.6, pan, row, freq, length * 0.97 * min(1.0, gate_k),
                        attack * SAMPLE_RATE, 1.2 * SAMPLE_RATE, sustain, release * SAMPLE_RATE,
-                       0.08 * strings)
+                       vib, tone_colour)
 
     def _arp(self, m, start, step_samples, s, out) -> None:
         notes = sorted(60 + (p - 60) % 12 for p in m.chord)
@@ -320,8 +391,10 @@ class Band:
         mix = self._timbre(s, {"soft": 0.8, "saw": 0.4})
         row = self.tables.row(mix, freq, float(s[S.INDEX["brightness"]]))
         pan = 0.35 if m.arp_index % 2 else -0.35
-        self._tone(out, start, "arp", 0.55, pan, row, freq, step_samples * 0.8,
-                   0.002 * SAMPLE_RATE, 0.12 * SAMPLE_RATE, 0.15, 0.05 * SAMPLE_RATE)
+        gate_k, release_k = articulation(s)
+        self._tone(out, start, "arp", 0.55, pan, row, freq, step_samples * 0.8 * gate_k,
+                   0.002 * SAMPLE_RATE, 0.12 * SAMPLE_RATE, 0.15, 0.05 * SAMPLE_RATE * release_k,
+                   colour=colour(s))
 
     def _lead(self, m, sib, move, start, step_samples, s, sampling, rng, out) -> None:
         bright = float(s[S.INDEX["brightness"]])
@@ -341,7 +414,10 @@ class Band:
         row = self.tables.row(mix, freq, bright)
         piano = min(1.0, float(s[S.INDEX["piano"]]) + float(s[S.INDEX["guitar"]]))
         vib = 0.25 * (float(s[S.INDEX["strings"]]) + float(s[S.INDEX["choir"]])) + 0.05
-        gate = step_samples * (4 if sib % 4 == 0 else 2) * 0.95
-        self._tone(out, start, "lead", 0.7, 0.15, row, freq, gate, 0.01 * SAMPLE_RATE,
-                   (0.5 + 0.6 * (1 - piano)) * SAMPLE_RATE, 0.7 * (1 - piano),
-                   0.09 * SAMPLE_RATE, vib)
+        vib += 0.5 * float(s[S.INDEX["vibrato"]]) + 0.15 * float(s[S.INDEX["woodwind"]])
+        gate_k, release_k = articulation(s)
+        gate = step_samples * (4 if sib % 4 == 0 else 2) * 0.95 * gate_k
+        attack, sustain = _onset_shape(s, 0.01, 0.7 * (1 - piano), 0.07)
+        self._tone(out, start, "lead", 0.7, 0.15, row, freq, gate, attack * SAMPLE_RATE,
+                   (0.5 + 0.6 * (1 - piano)) * SAMPLE_RATE, sustain,
+                   0.09 * SAMPLE_RATE * release_k, vib, colour(s))

@@ -41,7 +41,7 @@ VERSION = "1.0"
 BLOCK_FRAMES = 2400  # 50 ms
 # Mix constants: a voice at level 1 plays at this gain (before master).
 _PITCHED_GAIN = np.array([0.55, 0.16, 0.30, 0.16])  # bass, pad, lead, arp
-_DRUM_GAIN = np.array([0.85, 0.50, 0.22])  # kick, snare, hats
+_DRUM_GAIN = np.array([0.85, 0.50, 0.22, 0.45])  # kick, snare, hats, hand drums
 _PITCHED_LEVELS = [S.INDEX[v] for v in PITCHED_VOICES]
 _DRUM_LEVELS = [S.INDEX[v] for v in DRUM_KINDS]
 
@@ -92,7 +92,8 @@ class ProceduralEngine:
             prompt_kinds=frozenset({"text", "audio"}),
             knobs=frozenset(KNOB_NAMES),
             control_latency_s=0.0,
-            description="Built-in numpy band: drums, bass, chords, lead, arpeggio.",
+            description="Built-in numpy band: drums, hand percussion, bass, chords, lead, "
+                        "arpeggio; piano, strings, brass, winds, organ, plucked, mallet, bell timbres.",
             sample_accurate=True, has_beat_grid=True,
         )
 

@@ -43,6 +43,16 @@ DIMS: tuple[Dim, ...] = (
     Dim("choir", 0.0, 1.0, 0.0, "choir timbre weight (pad)"),
     Dim("guitar", 0.0, 1.0, 0.0, "guitar timbre weight (lead, chords, bass)"),
     Dim("chip", 0.0, 1.0, 0.0, "8-bit square-wave timbre weight (all pitched voices)"),
+    Dim("brass", 0.0, 1.0, 0.0, "brass timbre weight: saw-rich, formant, slow attack (pad, lead)"),
+    Dim("woodwind", 0.0, 1.0, 0.0, "woodwind timbre weight: reed/flute table, breath noise"),
+    Dim("organ", 0.0, 1.0, 0.0, "organ timbre weight: additive drawbars, no decay (pad, lead)"),
+    Dim("pluck", 0.0, 1.0, 0.0, "plucked-string weight: modal string partials (harp, sitar)"),
+    Dim("mallet", 0.0, 1.0, 0.0, "mallet weight: modal bar partials (marimba, vibraphone)"),
+    Dim("bell", 0.0, 1.0, 0.0, "bell weight: inharmonic modal partials (bells, celesta)"),
+    Dim("hand", 0.0, 1.0, 0.0, "frame and hand percussion level (tabla, congas, bodhran)"),
+    Dim("brushes", 0.0, 1.0, 0.0, "0 = sticks, 1 = brushes on snare and hats"),
+    Dim("staccato", 0.0, 1.0, 0.5, "note length: 0 = legato, 0.5 = as written, 1 = staccato"),
+    Dim("vibrato", 0.0, 1.0, 0.0, "extra vibrato / tremolo depth on pad and lead"),
 )
 
 INDEX: dict[str, int] = {d.name: i for i, d in enumerate(DIMS)}
@@ -52,8 +62,9 @@ HI = np.array([d.hi for d in DIMS], dtype=np.float64)
 NEUTRAL = np.array([d.neutral for d in DIMS], dtype=np.float64)
 SIZE = len(DIMS)
 
-VOICES: tuple[str, ...] = ("kick", "snare", "hats", "bass", "pad", "lead", "arp")
-TIMBRES: tuple[str, ...] = ("piano", "strings", "choir", "guitar", "chip")
+VOICES: tuple[str, ...] = ("kick", "snare", "hats", "bass", "pad", "lead", "arp", "hand")
+TIMBRES: tuple[str, ...] = ("piano", "strings", "choir", "guitar", "chip", "brass", "woodwind",
+                             "organ", "pluck", "mallet", "bell")
 
 
 def clip(vector: np.ndarray) -> np.ndarray:

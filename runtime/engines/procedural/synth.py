@@ -20,9 +20,15 @@ from .tables import TABLE_SIZE
 
 PITCHED_VOICES = ("bass", "pad", "lead", "arp")
 PITCHED_INDEX = {name: i for i, name in enumerate(PITCHED_VOICES)}
-DRUM_KINDS = ("kick", "snare", "hats")
+DRUM_KINDS = ("kick", "snare", "hats", "hand")
 DRUM_INDEX = {name: i for i, name in enumerate(DRUM_KINDS)}
-BUSES = len(PITCHED_VOICES) + len(DRUM_KINDS)  # bass pad lead arp kick snare hats
+BUSES = len(PITCHED_VOICES) + len(DRUM_KINDS)  # bass pad lead arp kick snare hats hand
+MODAL_KINDS = ("none", "pluck", "mallet", "bell")
+# Modal partials: (frequency ratio, amplitude, decay time as a multiple of the note's base).
+_MALLET = ((1.0, 1.0, 1.0), (3.99, 0.32, 0.28), (10.02, 0.12, 0.1), (2.01, 0.05, 0.6))
+_BELL = ((0.5, 0.35, 1.3), (1.0, 1.0, 1.0), (1.183, 0.55, 0.8), (1.506, 0.4, 0.65),
+         (2.0, 0.5, 0.55), (2.514, 0.35, 0.4), (2.662, 0.3, 0.35), (3.011, 0.2, 0.3),
+         (4.166, 0.15, 0.2))
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,9 @@ class ToneSpec:
     sustain: float
     release: float
     vib: float = 0.0
+    modal: int = 0  # index in MODAL_KINDS: a struck or plucked partial set mixed in
+    modal_mix: float = 0.0  # 0 = wavetable only, 1 = modal only
+    breath: float = 0.0  # breath noise (woodwinds), relative to the tone
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,7 @@ class HitSpec:
     pitch: float = 1.0
     clap: float = 0.0
     variant: int = 0
+    brush: float = 0.0  # 0 = sticks, 1 = brushes (snare and hats)
 
 
 @dataclass
@@ -139,7 +149,50 @@ class Synth:
     def _make_tone(self, s: ToneSpec) -> np.ndarray:
         length = int(s.gate + 7.0 * s.release)  # to -61 dB into the release
         osc = self._oscillator(s.row, s.freq, s.vib, length)
-        return osc * adsr(length, s.attack, s.decay, s.sustain, s.release, s.gate)
+        wave = osc * adsr(length, s.attack, s.decay, s.sustain, s.release, s.gate)
+        if s.modal and s.modal_mix > 0:
+            struck = self._modal(s.modal, s.freq, length)
+            held = adsr(length, 48.0, s.decay, 1.0, s.release, s.gate)
+            wave = (1.0 - s.modal_mix) * wave + s.modal_mix * struck * held
+        if s.breath > 0:
+            noise = self._noise("breath", length, int(s.freq) % 8)
+            wave = wave + np.float32(s.breath) * noise * adsr(length, 2.5 * s.attack, s.decay,
+                                                                 0.6 * s.sustain, s.release,
+                                                                 s.gate)
+        return wave
+
+    def _modal(self, kind: int, freq: float, length: int) -> np.ndarray:
+        """A struck/plucked tone as a sum of decaying partials (modal synthesis), cached per
+        pitch at the longest length asked for; RMS-matched to the wavetables."""
+        key = ("modal", kind, freq)
+        wave = self._cache.get(key)
+        if wave is not None and len(wave) >= length:
+            self._cache.move_to_end(key)
+            return wave[:length]
+        size = int(max(length, SAMPLE_RATE // 2) * 1.25)
+        sec = np.arange(size, dtype=np.float32) / np.float32(SAMPLE_RATE)
+        name = MODAL_KINDS[kind]
+        if name == "pluck":
+            base = float(np.clip(1.1 * np.sqrt(220.0 / freq), 0.25, 2.5))
+            partials = tuple((h * np.sqrt(1 + 1e-4 * h * h), abs(np.sin(np.pi * h * 0.18)) / h,
+                              1.0 / (1.0 + 0.45 * (h - 1))) for h in range(1, 13))
+        elif name == "mallet":
+            base = float(np.clip(0.6 * np.sqrt(220.0 / freq), 0.12, 1.2))
+            partials = _MALLET
+        else:
+            base = float(np.clip(2.4 * np.sqrt(440.0 / freq), 0.8, 4.0))
+            partials = _BELL
+        wave = np.zeros(size, dtype=np.float32)
+        for ratio, amp, tau in partials:
+            f = freq * ratio
+            if f < 18_000.0:
+                wave += np.float32(amp) * np.sin(np.float32(2 * np.pi * f) * sec) \
+                    * np.exp(-sec / np.float32(base * tau))
+        wave *= np.minimum(sec / np.float32(0.0015), 1.0)
+        head = wave[: SAMPLE_RATE // 10]
+        wave *= np.float32(0.5 / (np.sqrt(np.mean(head**2)) * 2.8 + 1e-9))
+        self._store(key, wave)
+        return wave[:length]
 
     def _oscillator(self, row: int, freq: float, vib: float, length: int) -> np.ndarray:
         """The raw (un-enveloped) tone, cached: notes of one pitch and timbre share it
@@ -194,10 +247,28 @@ class Synth:
                          for d in (0.0, 0.011, 0.022))
             clap_env = 0.5 * bursts + np.where(sec >= 0.033, np.exp(-(sec - 0.033) / 0.09), 0.0)
             wave = body + 0.8 * rattle * ((1 - s.clap) * snare_env + s.clap * clap_env)
+            if s.brush > 0:
+                # A brush: a soft swish of low-passed noise, almost no shell tone.
+                swish = self._noise("brush", length, s.variant)
+                env = np.minimum(sec / 0.008, 1) * np.exp(-sec / (1.4 * max(s.decay, 0.09)))
+                wave = (1 - s.brush) * wave + s.brush * (0.15 * body + 0.55 * swish * env)
+        elif s.kind == DRUM_INDEX["hand"]:
+            # Frame and hand drums: a membrane (pitch falls a little as it rings) and a
+            # slap of band-passed noise; the variant picks low, open, high or slap strokes.
+            length = int((7.0 * s.decay + 0.01) * SAMPLE_RATE)
+            sec = np.arange(length) / SAMPLE_RATE
+            f0 = (95.0, 180.0, 330.0, 420.0)[s.variant % 4] * s.pitch
+            phase = 2 * np.pi * (f0 * sec + 0.35 * f0 * 0.02 * (1 - np.exp(-sec / 0.02)))
+            body = np.sin(phase) * np.exp(-sec / s.decay) * np.minimum(sec / 0.001, 1)
+            slap = self._noise("slap", length, s.variant) * np.exp(-sec / 0.012)
+            wave = body * (1.0 if s.variant % 4 < 3 else 0.5) + slap * (0.25 + 0.5 * (s.variant % 4 == 3))
         else:
             length = int((7.0 * s.decay + 0.002) * SAMPLE_RATE)
             sec = np.arange(length) / SAMPLE_RATE
             metal = self._noise("hat", length, s.variant)
+            if s.brush > 0:
+                metal = (1 - s.brush) * metal + s.brush * 0.6 * self._noise("brush", length,
+                                                                            s.variant)
             wave = 0.5 * metal * np.exp(-sec / s.decay) * np.minimum(sec / 0.0005, 1)
         return wave.astype(np.float32)
 

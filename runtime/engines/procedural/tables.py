@@ -13,7 +13,8 @@ import numpy as np
 from ...audio import SAMPLE_RATE
 
 TABLE_SIZE = 2048
-FAMILIES = ("soft", "saw", "square", "piano", "strings", "choir", "guitar", "sine")
+FAMILIES = ("soft", "saw", "square", "piano", "strings", "choir", "guitar", "sine", "brass", "reed",
+            "organ")
 FAMILY_INDEX = {name: i for i, name in enumerate(FAMILIES)}
 BRIGHTNESS_LEVELS = 5
 BAND_BASE_HZ = 27.5  # A0; band k covers [27.5 * 2**k, 27.5 * 2**(k+1))
@@ -51,6 +52,20 @@ def _harmonic_amplitudes(family: str, band: int, brightness: float) -> np.ndarra
         amps = formants + 0.05 / h
     elif family == "guitar":
         amps = 1.0 / h * np.abs(np.sin(np.pi * h * 0.22)) + 0.02 / h
+    elif family == "brass":
+        # Sawtooth-rich with a formant near 1.2 kHz and a second near 2.6 kHz.
+        freqs = h * top / 1.5
+        formant = 1.0 + 2.0 * np.exp(-(((freqs - 1200.0) / 700.0) ** 2)) \
+            + 0.8 * np.exp(-(((freqs - 2600.0) / 900.0) ** 2))
+        amps = formant / h**0.7
+    elif family == "reed":
+        # Clarinet-like: odd harmonics dominate, a weak even series, soft top.
+        amps = np.where(h % 2 == 1, 1.0 / h, 0.12 / h) * np.exp(-(h - 1) * 0.08)
+    elif family == "organ":
+        # Drawbars 8' 4' 2 2/3' 2' 1 3/5' 1 1/3' 1' (harmonics 1 2 3 4 5 6 8), set 8 7 6 6 3 4 4.
+        drawbars = {1: 8, 2: 7, 3: 6, 4: 6, 5: 3, 6: 4, 8: 4}
+        amps = np.array([10 ** ((drawbars.get(int(k), 0) - 8) * 3 / 20) if int(k) in drawbars
+                         else 0.0 for k in h])
     else:
         raise ValueError(family)
     # Brightness: darker levels roll the upper harmonics off (family "square" keeps edge).
@@ -131,4 +146,7 @@ def noise_tables() -> dict[str, np.ndarray]:
         "snare": _spectral_filter(white, 900.0, 11_000.0).astype(np.float32),
         "hat": _spectral_filter(0.6 * metal + 0.4 * white, 6_500.0, 20_000.0).astype(np.float32),
         "click": _spectral_filter(white, 2_000.0, 8_000.0).astype(np.float32),
+        "brush": _spectral_filter(white, 250.0, 4_500.0).astype(np.float32),
+        "breath": _spectral_filter(white, 900.0, 7_000.0).astype(np.float32),
+        "slap": _spectral_filter(white, 1_200.0, 5_000.0).astype(np.float32),
     }

@@ -21,9 +21,10 @@ def test_lexicon_covers_the_musical_vocabulary():
 
 
 def test_unknown_words_are_reported_not_dropped():
-    parsed = lexicon.parse("dark ambient with glorbulous wobble, and the piano")
-    assert parsed.unknown_words == ("glorbulous", "wobble")
+    parsed = lexicon.parse("dark, ambient with glorbulous zwonk, and the piano")
+    assert parsed.unknown_words == ("glorbulous", "zwonk")
     assert parsed.terms == ("dark", "ambient", "piano")
+    assert parsed.mapped == {}
 
 
 def test_tempo_words_and_numbers():
