@@ -3,6 +3,9 @@
 // the Python test suite (tests/sdk/unity/) and the latency benchmark.
 //
 //   mono CadenzaTests.exe unit [PREFIX]     run [Test] methods whose Class.Method starts with PREFIX
+//   mono CadenzaTests.exe nunit DLL         run the NUnit [Test] methods of DLL (Unity's Tests/ folders)
+//   mono CadenzaTests.exe conformance ARGS  the cross-client conformance scenario (Conformance.cs)
+//   mono CadenzaTests.exe probe ARGS        the inspector's Fetch scene against a server (Conformance.cs)
 //   mono CadenzaTests.exe stream ARGS       stream a session, write report.json + PCM (LiveScenarios.cs)
 //   mono CadenzaTests.exe glue ARGS         drive CadenzaMusic against a server (LiveScenarios.cs)
 //   mono CadenzaTests.exe latency ARGS      state change → audio latency (Latency.cs)
@@ -78,11 +81,14 @@ namespace Cadenza.Tests
                 switch (mode)
                 {
                     case "unit": return RunUnitTests(rest.Count > 0 ? rest[0] : "");
+                    case "nunit": return NUnitRunner.Run(rest.Count > 0 ? rest[0] : "Cadenza.UnityTests.dll");
+                    case "conformance": return Conformance.Run(Args.Parse(rest));
+                    case "probe": return Conformance.Probe(Args.Parse(rest));
                     case "stream": return LiveScenarios.Stream(Args.Parse(rest));
                     case "glue": return LiveScenarios.Glue(Args.Parse(rest));
                     case "latency": return Latency.Run(Args.Parse(rest));
                     default:
-                        Console.Error.WriteLine("unknown mode " + mode + "; modes: unit, stream, glue, latency");
+                        Console.Error.WriteLine("unknown mode " + mode + "; modes: unit, nunit, conformance, stream, glue, latency");
                         return 2;
                 }
             }

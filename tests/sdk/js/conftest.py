@@ -51,7 +51,7 @@ class Cutter:
         proxy = self.proxy
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 if self.path != "/cut":
                     self.send_error(404)
                     return

@@ -104,7 +104,7 @@ def test_conformance_scenario_in_chromium(page, server):
 
     # follows a state change: danger 0.9 enters combat
     assert call(page, "setState", {"danger": 0.9})["ok"]
-    wait_for(page, "window.sdkTest.log().blends.some(b => b.some(e => e.name === 'combat' && e.weight > 0.5))")
+    wait_for(page, "window.sdkTest.log().blends.some(b => b.some(e => e.name === 'combat' && e.weight > .5))")
     bad = call(page, "setState", {"danger": 7})
     assert (bad["ok"], bad["code"], bad["field"]) == (False, "invalid_argument", "danger")
 

@@ -42,6 +42,9 @@ namespace Cadenza
         /// <summary>Attach to this existing session instead of creating one.</summary>
         public string SessionId;
         public PcmEncoding Encoding = PcmEncoding.S16LE;
+        /// <summary>Beat-grid events to ask for (ServerEvent with Message.EventKind beat/bar;
+        /// read them with BeatInfo.TryParse).</summary>
+        public BeatEvents BeatEvents = BeatEvents.None;
         /// <summary>State messages per second at most (a game may set values every frame).</summary>
         public double MaxStateUpdatesPerSecond = 20;
         /// <summary>Jitter buffer capacity. It must hold the server's history burst after a
@@ -244,6 +247,23 @@ namespace Cadenza
             return Enqueue(Protocol.Prompts(prompts, id), id);
         }
 
+        /// <summary>Fires one of the scene's stingers (SessionInfo.Stingers) at its next
+        /// play_at boundary; a "stinger" ServerEvent says where it starts. Returns the request id.</summary>
+        public long Trigger(string stinger)
+        {
+            long id = NextId();
+            return Enqueue(Protocol.Trigger(stinger, id), id);
+        }
+
+        /// <summary>Live generation config: the set fields override the scene's expressions
+        /// until cleared; clear names fields handed back to the scene ("*": all). The Ack's
+        /// Message.Raw carries "config" (the override now in effect) and "unsupported".</summary>
+        public long SetGenerationConfig(GenerationConfig config, params string[] clear)
+        {
+            long id = NextId();
+            return Enqueue(Protocol.Config(config, clear, id), id);
+        }
+
         public long Play() { return SendControl("play"); }
         public long Pause() { return SendControl("pause"); }
         /// <summary>Clears the musical context: the music starts afresh, same session.</summary>
@@ -369,7 +389,7 @@ namespace Cadenza
                 {
                     finished = true;
                     RaiseError("unavailable", "could not reach " + options.Url + " after " + failures +
-                               " attempts (wrong address, server down, or a refused token)", true);
+                               " attempts: is `cadenza serve` running there? (or a wrong address, or a refused token)", true);
                     break;
                 }
                 double delay = Math.Min(options.ReconnectMaxDelaySeconds, 0.2 * Math.Pow(2, failures - 1));
@@ -396,7 +416,8 @@ namespace Cadenza
                 }
                 socket = ws;
                 string first = sessionId == null ? CreateMessage()
-                    : Protocol.Attach(sessionId, Interlocked.Read(ref nextSeq), options.Encoding);
+                    : Protocol.Attach(sessionId, Interlocked.Read(ref nextSeq), options.Encoding, -1,
+                                      options.BeatEvents);
                 await SendTextAsync(ws, first, token).ConfigureAwait(false);
                 connected = true;
                 Raise(new CadenzaEvent { Kind = CadenzaEventKind.Connected, Text = options.Url });
@@ -444,6 +465,7 @@ namespace Cadenza
             {
                 Scene = options.Scene, SceneYaml = options.SceneYaml, Engine = options.Engine,
                 Seed = options.Seed, State = initial, Paused = options.StartPaused, Encoding = options.Encoding,
+                BeatEvents = options.BeatEvents,
             });
         }
 

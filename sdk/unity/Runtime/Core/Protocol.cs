@@ -1,6 +1,6 @@
 // The Cadenza WebSocket protocol, version 1 (docs/websocket-protocol.md), sans I/O:
 // functions that build the client's JSON text frames, parse the server's text frames
-// into typed messages, and decode binary audio frames (32-byte header + PCM).
+// into typed messages, and decode binary audio frames (header, optional beat clock, PCM).
 // No sockets and no shared state: safe from any thread.
 
 using System;
@@ -87,6 +87,12 @@ namespace Cadenza
         public long StreamTime;
         public IList<string> InputNames = new List<string>();
         public IDictionary<string, object> Inputs = new Dictionary<string, object>();
+        /// <summary>The scene's stingers (names for CadenzaClient.Trigger).</summary>
+        public IList<string> Stingers = new List<string>();
+        /// <summary>The live generation config in effect (protocol names; empty: none).</summary>
+        public IDictionary<string, object> Config = new Dictionary<string, object>();
+        /// <summary>Knobs this session's engine does not honour.</summary>
+        public IList<string> UnsupportedKnobs = new List<string>();
     }
 
     /// <summary>An error the server reported: code is one of the protocol's short codes
@@ -138,7 +144,7 @@ namespace Cadenza
         public IDictionary<string, object> Raw;
     }
 
-    /// <summary>The 32-byte header of a binary audio frame.</summary>
+    /// <summary>The header of a binary audio frame (32 bytes; 48 with the beat clock).</summary>
     public struct AudioFrameHeader
     {
         public int Version;
@@ -150,6 +156,14 @@ namespace Cadenza
         public PcmEncoding Encoding;
         public int Flags;
         public int PayloadBytes;
+        /// <summary>True when the frame carries the beat clock (flag bit 0).</summary>
+        public bool HasClock;
+        /// <summary>(clock) beats since the session started, at the frame's first sample.</summary>
+        public double Beat;
+        /// <summary>(clock) beats of the beat unit per minute.</summary>
+        public float Bpm;
+        public int BeatsPerBar;
+        public int BeatUnit;
 
         public int BytesPerSample { get { return Encoding == PcmEncoding.S16LE ? 2 : 4; } }
 
@@ -167,6 +181,7 @@ namespace Cadenza
         public IDictionary<string, object> State;
         public bool Paused;
         public PcmEncoding Encoding = PcmEncoding.S16LE;
+        public BeatEvents BeatEvents = BeatEvents.None;
         public long Id = -1;
     }
 
@@ -186,17 +201,51 @@ namespace Cadenza
             if (r.State != null && r.State.Count > 0) m["state"] = r.State;
             if (r.Paused) m["paused"] = true;
             m["encoding"] = EncodingName(r.Encoding);
+            if (r.BeatEvents != BeatEvents.None) m["beat_events"] = BeatEventsName(r.BeatEvents);
             return Json.Write(m);
         }
 
         /// <summary>Attach to an existing session; resumeFromSeq &lt; 0 streams live.</summary>
-        public static string Attach(string sessionId, long resumeFromSeq, PcmEncoding encoding, long id = -1)
+        public static string Attach(string sessionId, long resumeFromSeq, PcmEncoding encoding, long id = -1,
+                                    BeatEvents beats = BeatEvents.None)
         {
             var m = Message("attach", id);
             m["session_id"] = sessionId;
             if (resumeFromSeq >= 0) m["resume_from_seq"] = resumeFromSeq;
             m["encoding"] = EncodingName(encoding);
+            if (beats != BeatEvents.None) m["beat_events"] = BeatEventsName(beats);
             return Json.Write(m);
+        }
+
+        /// <summary>Fire one of the scene's stingers at its next play_at boundary.</summary>
+        public static string Trigger(string stinger, long id = -1)
+        {
+            if (string.IsNullOrEmpty(stinger)) throw new ArgumentException("a stinger name is required");
+            var m = Message("trigger", id);
+            m["stinger"] = stinger;
+            return Json.Write(m);
+        }
+
+        /// <summary>Live generation config: set the fields of config that are not null, and
+        /// hand the fields named in clear back to the scene ("*": all). Throws ArgumentException
+        /// for a name that is not a config field.</summary>
+        public static string Config(GenerationConfig config, IList<string> clear, long id = -1)
+        {
+            var m = Message("config", id);
+            m["config"] = config != null ? config.ToWire() : new Dictionary<string, object>();
+            if (clear != null && clear.Count > 0)
+            {
+                foreach (string name in clear)
+                    if (!GenerationConfig.IsField(name))
+                        throw new ArgumentException("'" + name + "' is not a generation config field");
+                m["clear"] = clear;
+            }
+            return Json.Write(m);
+        }
+
+        public static string BeatEventsName(BeatEvents beats)
+        {
+            return beats == BeatEvents.Bars ? "bars" : beats == BeatEvents.Beats ? "beats" : "none";
         }
 
         /// <summary>Push inputs: values are numbers (float, double, int), strings or bools.</summary>
@@ -310,7 +359,20 @@ namespace Cadenza
                     if (n is string) info.InputNames.Add((string)n);
             var inputs = Json.GetObject(s, "inputs");
             if (inputs != null) info.Inputs = inputs;
+            info.Stingers = Strings(Json.GetList(s, "stingers"));
+            info.UnsupportedKnobs = Strings(Json.GetList(s, "unsupported_knobs"));
+            var config = Json.GetObject(s, "config");
+            if (config != null) info.Config = config;
             return info;
+        }
+
+        static IList<string> Strings(IList<object> list)
+        {
+            var result = new List<string>();
+            if (list != null)
+                foreach (object item in list)
+                    if (item is string) result.Add((string)item);
+            return result;
         }
 
         static IList<BlendEntry> ParseBlend(IList<object> list)
@@ -369,6 +431,14 @@ namespace Cadenza
             }
             header.Encoding = (PcmEncoding)encoding;
             header.PayloadBytes = length - header.HeaderSize;
+            if ((header.Flags & 1) != 0 && header.HeaderSize >= MinHeaderSize + 16)
+            {
+                header.HasClock = true;
+                header.Beat = BitConverter.Int64BitsToDouble((long)U64(data, 32));
+                header.Bpm = F32(data, 40);
+                header.BeatsPerBar = data[44];
+                header.BeatUnit = data[45];
+            }
             if (header.PayloadBytes % (header.Channels * header.BytesPerSample) != 0)
             {
                 error = "payload is not a whole number of sample frames";
@@ -408,6 +478,14 @@ namespace Cadenza
                 }
                 return n;
             }
+        }
+
+        static float F32(byte[] d, int p)
+        {
+            var tmp = new byte[4];
+            Buffer.BlockCopy(d, p, tmp, 0, 4);
+            if (!BitConverter.IsLittleEndian) Array.Reverse(tmp);
+            return BitConverter.ToSingle(tmp, 0);
         }
 
         static int U16(byte[] d, int p)

@@ -4,16 +4,23 @@
 // Threads: everything public runs on Unity's main thread. OnAudioFilterRead runs on the
 // audio thread and only touches the AudioPlayout (lock-free). Network events are queued
 // by the client and dispatched from Update, so every C# event below is raised on the
-// main thread.
+// main thread. OnBeat/OnBar are raised from Update too, beatLeadSeconds before the beat is
+// heard, with the beat's DSP time (AudioSettings.dspTime) for AudioSource.PlayScheduled.
 
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using UnityEngine;
+using UnityEngine.Events;
 using Debug = UnityEngine.Debug;
 
 namespace Cadenza.Unity
 {
+    /// <summary>A beat or bar of the music, with the DSP time (AudioSettings.dspTime) at
+    /// which it is heard.</summary>
+    [Serializable]
+    public sealed class CadenzaBeatEvent : UnityEvent<ScheduledBeat> { }
+
     [AddComponentMenu("Audio/Cadenza Music")]
     [RequireComponent(typeof(AudioSource))]
     [DisallowMultipleComponent]
@@ -55,6 +62,27 @@ namespace Cadenza.Unity
         [Tooltip("Log connection changes and errors to the console.")]
         public bool logEvents = true;
 
+        [Header("Beats")]
+        [Tooltip("Beat-grid events to ask the server for: Beats raises OnBeat and OnBar, Bars only OnBar.")]
+        public BeatEvents beatEvents = BeatEvents.Beats;
+
+        [Tooltip("Raise OnBeat/OnBar this long before the beat is heard, so a sound can be scheduled on it.")]
+        [Range(0f, 0.5f)]
+        public float beatLeadSeconds = 0.1f;
+
+        [Tooltip("Raised on the main thread for every beat (beat.DspTime: when it is heard).")]
+        public CadenzaBeatEvent OnBeat = new CadenzaBeatEvent();
+
+        [Tooltip("Raised on the main thread on every downbeat.")]
+        public CadenzaBeatEvent OnBar = new CadenzaBeatEvent();
+
+        [Header("Scene (filled by the inspector's Fetch scene)")]
+        [Tooltip("The scene's inputs, for SetState.")]
+        public string[] sceneInputs = new string[0];
+
+        [Tooltip("The scene's stingers, for Trigger.")]
+        public string[] sceneStingers = new string[0];
+
         /// <summary>The blend changed, raised when the new blend's audio starts playing.</summary>
         public event Action<Blend> BlendChanged;
         /// <summary>A request failed or the connection gave up (error.Code, error.Message).</summary>
@@ -63,6 +91,15 @@ namespace Cadenza.Unity
         public event Action<SessionInfo> SessionStarted;
         /// <summary>The WebSocket opened (true) or dropped (false).</summary>
         public event Action<bool> ConnectionChanged;
+        /// <summary>A triggered stinger was scheduled (Status "scheduled", At: its stream
+        /// time) or suppressed by its cooldown.</summary>
+        public event Action<StingerInfo> StingerScheduled;
+        /// <summary>A request succeeded (its id, and the server's reply: a config ack carries
+        /// "config" and "unsupported").</summary>
+        public event Action<long, ServerMessage> RequestAcked;
+        /// <summary>Every session event from the server (state_changed, tempo, underrun,
+        /// stinger, beat ...: Message.EventKind, fields in Message.Raw).</summary>
+        public event Action<ServerMessage> ServerEventReceived;
 
         CadenzaClient client;
         volatile AudioPlayout playout;
@@ -70,6 +107,7 @@ namespace Cadenza.Unity
         volatile int outputRate = AudioPlayout.SourceRate;
         string lastSessionId;
         bool subscribed;
+        readonly BeatClock beats = new BeatClock();
         readonly Stopwatch sinceConnect = new Stopwatch();
 
         /// <summary>The network client (null while disconnected).</summary>
@@ -82,6 +120,9 @@ namespace Cadenza.Unity
 
         /// <summary>The blend heard now (null before the music starts).</summary>
         public Blend CurrentBlend { get { return client != null ? client.Blends.Current : null; } }
+
+        /// <summary>Stream time to device time, and the beats not yet raised.</summary>
+        public BeatClock Beats { get { return beats; } }
 
         /// <summary>Seconds of audio waiting in the jitter buffer.</summary>
         public float BufferedSeconds
@@ -124,7 +165,9 @@ namespace Cadenza.Unity
                 Url = address, Token = string.IsNullOrEmpty(token) ? null : token, Scene = scene,
                 Engine = string.IsNullOrEmpty(engine) ? null : engine, Seed = seed,
                 SessionId = lastSessionId, MaxStateUpdatesPerSecond = maxStateUpdatesPerSecond,
+                BeatEvents = beatEvents,
             };
+            beats.Clear();
             client = new CadenzaClient(options);
             playout = new AudioPlayout(client.Audio)
             {
@@ -218,6 +261,39 @@ namespace Cadenza.Unity
             client.Play();
         }
 
+        /// <summary>Fires one of the scene's stingers (sceneStingers) at its next play_at
+        /// boundary. Returns the request id (-1 without a connection).</summary>
+        public long Trigger(string stinger)
+        {
+            return client != null ? client.Trigger(stinger) : -1;
+        }
+
+        /// <summary>Live generation config (Lyria RealTime's knobs): e.g.
+        /// SetGenerationConfig(new GenerationConfig { Bpm = 100, MuteDrums = true }). A set field
+        /// overrides the scene until cleared; clear hands fields back to the scene ("*": all).</summary>
+        public long SetGenerationConfig(GenerationConfig config, params string[] clear)
+        {
+            return client != null ? client.SetGenerationConfig(config, clear) : -1;
+        }
+
+        /// <summary>Hands config fields back to the scene's expressions (none given: all).</summary>
+        public long ClearGenerationConfig(params string[] fields)
+        {
+            return SetGenerationConfig(null, fields.Length == 0 ? new[] { "*" } : fields);
+        }
+
+        /// <summary>Ends the session on the server and disconnects (Connect starts a new one).</summary>
+        public void Stop()
+        {
+            var c = client;
+            if (c == null) return;
+            c.StopSession();
+            var deadline = Stopwatch.StartNew();
+            while (!c.IsFinished && deadline.ElapsedMilliseconds < 500) System.Threading.Thread.Sleep(5);
+            Disconnect();
+            lastSessionId = null;
+        }
+
         /// <summary>Restarts the music afresh in the same session. (In the editor, Unity
         /// also calls Reset() when the component is reset; with no connection it does nothing.)</summary>
         public void Reset()
@@ -238,6 +314,7 @@ namespace Cadenza.Unity
             long playhead = -2;
             if (p != null && p.RenderedFrames > 0) playhead = p.Playhead;  // -1: no audio written yet
             else if (sinceConnect.Elapsed.TotalSeconds > 2) playhead = -1;
+            ReleaseBeats(sinceConnect.Elapsed.TotalSeconds > 2);
             if (playhead == -2 || (playhead == -1 && p != null && p.RenderedFrames > 0)) return;
             foreach (Blend blend in c.Blends.TakeDue(playhead))
             {
@@ -246,10 +323,30 @@ namespace Cadenza.Unity
             }
         }
 
+        void ReleaseBeats(bool noAudioForAWhile)
+        {
+            foreach (ScheduledBeat due in beats.TakeDue(AudioSettings.dspTime, beatLeadSeconds, noAudioForAWhile))
+            {
+                if (due.Beat.IsBar || due.Beat.BeatInBar == 0) OnBar.Invoke(due);
+                if (!due.Beat.IsBar) OnBeat.Invoke(due);
+            }
+        }
+
         void Dispatch(CadenzaEvent e)
         {
             switch (e.Kind)
             {
+                case CadenzaEventKind.ServerEvent:
+                    if (ServerEventReceived != null) ServerEventReceived(e.Message);
+                    BeatInfo beat;
+                    StingerInfo stinger;
+                    if (BeatInfo.TryParse(e.Message, out beat)) beats.Add(beat);
+                    else if (StingerInfo.TryParse(e.Message, out stinger) && StingerScheduled != null)
+                        StingerScheduled(stinger);
+                    break;
+                case CadenzaEventKind.Ack:
+                    if (RequestAcked != null) RequestAcked(e.Id, e.Message);
+                    break;
                 case CadenzaEventKind.Connected:
                     if (ConnectionChanged != null) ConnectionChanged(true);
                     break;
@@ -284,7 +381,11 @@ namespace Cadenza.Unity
                 Array.Clear(data, 0, data.Length);
                 return;
             }
+            long playhead = p.Playhead;
+            bool playing = p.State == PlayoutState.Playing && !p.Paused;
+            double dsp = AudioSettings.dspTime;
             p.Render(data, channels, outputRate);
+            if (playing && playhead >= 0) beats.Mark(playhead, dsp);
         }
 
         void OnAudioConfigurationChanged(bool deviceWasChanged)

@@ -266,6 +266,9 @@ namespace UnityEngine
 
         public static int outputSampleRate { get { return UnityEngineStub.Stub.OutputSampleRate; } }
 
+        /// <summary>Seconds of audio the mixer has processed (the stub: the test sets it).</summary>
+        public static double dspTime { get { return UnityEngineStub.Stub.DspTime; } }
+
         internal static void RaiseConfigurationChanged(bool deviceWasChanged)
         {
             var handler = OnAudioConfigurationChanged;
@@ -313,6 +316,16 @@ namespace UnityEngine
         public static bool Toggle(bool value, string text, params GUILayoutOption[] options) { return value; }
         public static float HorizontalSlider(float value, float leftValue, float rightValue,
                                              params GUILayoutOption[] options) { return value; }
+        public static bool Button(string text, params GUILayoutOption[] options) { return false; }
+        public static void BeginHorizontal(params GUILayoutOption[] options) { }
+        public static void EndHorizontal() { }
+    }
+
+    public class GUIStyle { }
+
+    public static class Application
+    {
+        public static bool isPlaying { get { return UnityEngineStub.Stub.IsPlaying; } }
     }
 
     public enum RuntimeInitializeLoadType
@@ -330,6 +343,8 @@ namespace UnityEngine
 
     [AttributeUsage(AttributeTargets.Field)]
     public sealed class SerializeField : Attribute { }
+
+    public sealed class HideInInspector : Attribute { }
 
     [AttributeUsage(AttributeTargets.Field, Inherited = true, AllowMultiple = true)]
     public class HeaderAttribute : Attribute
@@ -376,6 +391,8 @@ namespace UnityEngineStub
     public static class Stub
     {
         public static int OutputSampleRate = 48000;
+        public static double DspTime;
+        public static bool IsPlaying = true;
         public static float Time;
         public static float DeltaTime = 1f / 60f;
         public static readonly List<string> Log = new List<string>();
@@ -409,6 +426,32 @@ namespace UnityEngineStub
                 throw e.InnerException;
             }
             return true;
+        }
+    }
+}
+
+namespace UnityEngine.Events
+{
+    /// <summary>Unity's persistent-listener event, as far as the glue uses it (runtime
+    /// listeners; the inspector's persistent ones are Unity's business).</summary>
+    public abstract class UnityEventBase
+    {
+        public int GetPersistentEventCount() { return 0; }
+    }
+
+    public delegate void UnityAction<T0>(T0 arg0);
+
+    public class UnityEvent<T0> : UnityEventBase
+    {
+        readonly List<UnityAction<T0>> listeners = new List<UnityAction<T0>>();
+
+        public void AddListener(UnityAction<T0> call) { listeners.Add(call); }
+        public void RemoveListener(UnityAction<T0> call) { listeners.Remove(call); }
+        public void RemoveAllListeners() { listeners.Clear(); }
+
+        public void Invoke(T0 arg0)
+        {
+            foreach (var l in listeners.ToArray()) l(arg0);
         }
     }
 }
