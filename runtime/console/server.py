@@ -17,6 +17,7 @@ Routes (all GET):
     /static/NAME     the page's files (shipped inside the package, no build step, no CDN)
     /api/ws          the console's API (WebSocket); same-origin browsers only
     /metrics         Prometheus text format (Authorization: Bearer TOKEN)
+    /api/recordings/NAME  a profiling recording made from the page (profiler.py)
     /healthz         200 "ok" while the process works (the runtime's loop answers, and
                      every ``health_checks`` says None), else 503 with the first problem
     /readyz          200 "ready" when sessions can be served / the music plays (every
@@ -32,13 +33,14 @@ for it once, or as ``?token=`` (WebSockets from browsers).
 from __future__ import annotations
 
 import http
+import json
 import logging
 import ssl
 from collections.abc import Callable, Mapping
 from http.cookies import CookieError, SimpleCookie
 from importlib import resources
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
@@ -49,6 +51,7 @@ from ..errors import CadenzaError
 from ..server import Runtime
 from ..transports.auth import token_matches, token_ok
 from .api import TRANSPORT, ConsoleApi
+from .profiler import Profiler
 
 log = logging.getLogger("cadenza.console")
 # websockets logs one INFO line per HTTP response; a page load or a scrape is not news.
@@ -88,6 +91,11 @@ class ConsoleServer:
         self.token = token
         self.ssl = ssl_context
         self.api = ConsoleApi(runtime, bridge, token_required=token is not None)
+        # Saving scenes writes files: only behind a token, or where only this machine
+        # can reach the console.
+        from ..serve import is_loopback
+
+        self.profiler = Profiler(runtime, saving=token is not None or is_loopback(host))
         self.files = load_static()
         self.server: Server | None = None
         # Callables returning a problem (text) or None; the embedding program adds its own.
@@ -117,6 +125,7 @@ class ConsoleServer:
         if self.server:
             self.server.close()
             await self.server.wait_closed()
+        self.profiler.close()
 
     # ------------------------------------------------------------------------ HTTP
     def _route(self, connection: ServerConnection, request: Request) -> Response | None:
@@ -136,7 +145,13 @@ class ConsoleServer:
             if not self._authorized(request, url.query):
                 body, kind = self.files["login.html"]
                 return _unauthorized(body, kind, csp=LOGIN_CSP)
-            return self._file("index.html")
+            response = self._file("index.html")
+            offered = parse_qs(url.query).get("token", [None])[0]
+            if self.token is not None and token_matches(offered, self.token):
+                # A link carrying the token: the page's own files and sockets need it too.
+                response.headers["Set-Cookie"] = (f"{COOKIE}={quote(offered)}; Path=/; "
+                                                  f"Max-Age=31536000; SameSite=Strict")
+            return response
         if path.startswith("/static/"):
             name = path[len("/static/"):]
             if name not in self.files or name == "login.html":
@@ -144,6 +159,15 @@ class ConsoleServer:
             if not self._authorized(request, url.query):
                 return _unauthorized(b"missing or wrong token\n")
             return self._file(name)
+        if path.startswith("/api/recordings/"):
+            if not self._authorized(request, url.query):
+                return _unauthorized(b"missing or wrong token\n")
+            found = self.profiler.recording_file(path[len("/api/recordings/"):])
+            if found is None:
+                return _response(http.HTTPStatus.NOT_FOUND, b"no such recording\n")
+            return _response(http.HTTPStatus.OK, found.read_bytes(), "application/x-ndjson",
+                             extra=[("Content-Disposition", f'attachment; filename="{found.name}"'),
+                                    ("Cache-Control", "no-store")])
         if path in ("/healthz", "/readyz"):
             checks = self.health_checks if path == "/healthz" else self.ready_checks
             return _probe(checks, b"ok\n" if path == "/healthz" else b"ready\n")
@@ -184,9 +208,22 @@ class ConsoleServer:
         with self.runtime.metrics.connected(TRANSPORT):
             try:
                 async for frame in ws:
-                    await ws.send(await self.api.handle_async(frame))
+                    await ws.send(await self._dispatch(frame))
             except ConnectionClosed:
                 pass
+
+
+    async def _dispatch(self, frame: str | bytes) -> str:
+        """``profiler.*`` ops to the profiler, everything else to the API."""
+        if isinstance(frame, str) and '"profiler.' in frame:
+            try:
+                request = json.loads(frame)
+            except ValueError:
+                request = None
+            if isinstance(request, dict) and str(request.get("op", "")).startswith("profiler."):
+                return json.dumps(self.profiler.handle(request), separators=(",", ":"),
+                                  allow_nan=False, default=str)
+        return await self.api.handle_async(frame)
 
 
 def _same_origin(request: Request) -> bool:

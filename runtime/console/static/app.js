@@ -2,7 +2,7 @@
 // sessions page.
 
 import { Api } from "./api.js";
-import { openSession } from "./session.js";
+import { COMPACT_PANELS, openSession } from "./session.js";
 
 const el = (tag, cls, text) => {
   const e = document.createElement(tag);
@@ -55,7 +55,18 @@ function sessionsPage(root, api, config) {
   table.append(el("thead"), body);
   table.tHead.append(head);
   const empty = el("p", "muted", "No sessions. Create one above.");
-  root.replaceChildren(el("h1", "", "Sessions"), form, message, table, empty);
+  const side = el("a", "button-link", "Side by side");
+  side.id = "side-by-side";
+  side.title = "the ticked sessions (or all) next to each other: meters and event logs";
+  side.addEventListener("click", (e) => {
+    e.preventDefault();
+    const ticked = [...body.querySelectorAll("input.pick:checked")].map((c) => c.value);
+    const all = [...body.querySelectorAll("tr")].map((tr) => tr.dataset.session);
+    const ids = (ticked.length ? ticked : all).slice(0, 4);
+    if (ids.length) location.hash = `#/compare/${ids.join(",")}`;
+  });
+  root.replaceChildren(el("h1", "", "Sessions"), form, message, table, empty, side);
+  const picked = new Set();
 
   async function refresh() {
     let rows;
@@ -71,7 +82,13 @@ function sessionsPage(root, api, config) {
       const link = el("a", "", s.session_id);
       link.href = `#/s/${s.session_id}`;
       const open = el("td");
-      open.append(link);
+      const pick = el("input", "pick");
+      pick.type = "checkbox";
+      pick.value = s.session_id;
+      pick.checked = picked.has(s.session_id);
+      pick.addEventListener("change", () => (pick.checked ? picked.add(s.session_id)
+        : picked.delete(s.session_id)));
+      open.append(pick, " ", link);
       const closeCell = el("td");
       const close = el("button", "danger small", "Close");
       close.addEventListener("click", () =>
@@ -89,6 +106,25 @@ function sessionsPage(root, api, config) {
   refresh();
   const timer = setInterval(refresh, 1000);
   return { close: () => clearInterval(timer) };
+}
+
+// -------------------------------------------------------- several sessions side by side
+// A column per session (meters, event log, transport); only the first is heard, the
+// others' meters still move (their audio is muted, not stopped).
+async function compare(root, api, config, ids) {
+  const row = el("div", "side-by-side");
+  row.id = "compare";
+  root.replaceChildren(el("h1", "", "Side by side"), row);
+  const pages = [];
+  for (const [i, id] of ids.entries()) {
+    const column = el("div", "side");
+    column.dataset.session = id;
+    row.append(column);
+    const page = await openSession(column, api, config, id, { panels: COMPACT_PANELS, compact: true });
+    if (i > 0) window.cadenzaSessions[id].ctx.player.muted = true;
+    pages.push(page);
+  }
+  return { close: () => pages.forEach((p) => p.close()) };
 }
 
 // ------------------------------------------------------------------------ the app
@@ -115,8 +151,10 @@ async function main() {
     page?.close();
     page = null;
     const m = location.hash.match(/^#\/s\/([\w-]+)/);
+    const cmp = location.hash.match(/^#\/compare\/([\w,-]+)/);
     try {
-      page = m ? await openSession(root, api, config, m[1]) : sessionsPage(root, api, config);
+      page = cmp ? await compare(root, api, config, cmp[1].split(",").slice(0, 4))
+        : m ? await openSession(root, api, config, m[1]) : sessionsPage(root, api, config);
     } catch (error) {
       root.replaceChildren(el("h1", "", "Not available"), el("p", "flash", error.message),
         Object.assign(el("a", "", "Back to the sessions"), { href: "#/" }));

@@ -99,14 +99,18 @@ export class Bridge {
 
 // Web Audio output: an AudioWorklet (or a ScriptProcessor where there is none) reading
 // the jitter buffer. `stats` is refreshed ~every 50 ms; counters are in stream frames.
+// The context runs at the stream's rate (48 kHz) unless `outRate` asks for another (the
+// jitter buffer then resamples linearly). `tap` carries the session's audio before the
+// mute gain: the meters listen there (meters.js), so muting does not hide the level.
 export class Player {
   constructor({ inRate = 48000, outRate, targetMs = 100 } = {}) {
     this.inRate = inRate;
     this.options = { inRate, targetMs };
-    this.ctx = new AudioContext(outRate ? { sampleRate: outRate, latencyHint: "interactive" }
-      : { latencyHint: "interactive" });
+    this.ctx = new AudioContext({ sampleRate: outRate || inRate, latencyHint: "interactive" });
     this.gain = this.ctx.createGain();
     this.gain.connect(this.ctx.destination);
+    this.tap = this.ctx.createGain();
+    this.tap.connect(this.gain);
     this.stats = { played: 0, gaps: 0, buffered: 0, running: false, started: false, dropped: 0 };
     this.pending = [];
     this.node = null;
@@ -132,7 +136,7 @@ export class Player {
       this.fallback = buffer;
       this.mode = "script-processor";
     }
-    this.node.connect(this.gain);
+    this.node.connect(this.tap);
     for (const item of this.pending) this.send(item);
     this.pending = [];
     this.resume();

@@ -11,9 +11,12 @@ import { withToken } from "./api.js";
 import { BlendChart } from "./chart.js";
 import { SceneEditor } from "./editor.js";
 import { Bridge, Player } from "./player.js";
+import { eventLogPanel, metersPanel, profilingPanel, snapshotsPanel, valuesPanel } from "./profiler.js";
 
-export const PANELS = [transportPanel, musicPanel, inputsPanel, promptsPanel, blendPanel,
-  editorPanel];
+export const PANELS = [transportPanel, musicPanel, inputsPanel, valuesPanel, snapshotsPanel,
+  promptsPanel, metersPanel, eventLogPanel, blendPanel, profilingPanel, editorPanel];
+// Several sessions side by side (#/compare/A,B): a column each, with these panels.
+export const COMPACT_PANELS = [transportPanel, metersPanel, eventLogPanel];
 
 const el = (tag, cls, text) => {
   const e = document.createElement(tag);
@@ -44,6 +47,11 @@ function transportPanel(ctx) {
   };
   const play = make("Play", "play"), pause = make("Pause", "pause");
   make("Reset", "reset");
+  // Stop: silence and back to the start (the session stays, paused at zero).
+  const stop = el("button", "", "Stop");
+  stop.id = "stop";
+  stop.addEventListener("click", () => ctx.control("pause").then(() => ctx.control("reset")));
+  buttons.append(stop);
   const listen = el("button", "primary", "Mute");
   listen.id = "listen";
   listen.addEventListener("click", async () => {
@@ -319,6 +327,22 @@ function editorPanel(ctx) {
     onApplied: (info) => ctx.update(info),
   });
   ctx.editor = editor;
+  // Save to the scene's file in the served folder (the server keeps a backup).
+  const save = el("button", "", "Save to file");
+  save.id = "save-scene";
+  save.title = "write the editor's text to the scene's file (cadenza serve --scenes DIR)";
+  box.querySelector(".editor-bar").prepend(save);
+  save.addEventListener("click", async () => {
+    try {
+      const r = await ctx.api.call("profiler.save_scene", { yaml: editor.text.value, filename });
+      editor.status.textContent = `saved ${r.path}` + (r.backup ? ` (backup ${r.backup})` : "");
+      editor.status.className = "editor-status good saved";
+      editor.original = editor.text.value;
+    } catch (e) {
+      if (e.issues) editor.show(e.issues, false, e.message);
+      ctx.flash(e);
+    }
+  });
   return {
     el: box, column: "right",
     update(info) {
@@ -331,10 +355,12 @@ function editorPanel(ctx) {
 }
 
 // ------------------------------------------------------------------------- the page
-export async function openSession(root, api, config, sessionId) {
+export async function openSession(root, api, config, sessionId, { panels: makers = PANELS,
+  compact = false } = {}) {
   const info = await api.call("session", { session_id: sessionId });
   const params = new URLSearchParams(location.search);
-  const outRate = Number(params.get("rate")) || undefined; // tests force another rate
+  // The context runs at the stream's rate (48 kHz); tests may force another (?rate=).
+  const outRate = Number(params.get("rate")) || info.sample_rate;
   const ctx = {
     api, config, sessionId, rate: info.sample_rate, streamStatus: "connecting",
     player: new Player({ inRate: info.sample_rate, outRate }),
@@ -373,7 +399,8 @@ export async function openSession(root, api, config, sessionId) {
   ctx.control = (action) =>
     api.call("control", { session_id: sessionId, action }).then(refresh, ctx.flash);
 
-  const panels = PANELS.map((make) => make(ctx));
+  const panels = makers.map((make) => make(ctx));
+  if (compact) root.classList.add("compact");
   for (const p of panels) (p.column === "right" ? right : left).append(p.el);
   ctx.update = (detail) => {
     title.textContent = detail.scene;
@@ -432,16 +459,20 @@ export async function openSession(root, api, config, sessionId) {
     const now = heard / ctx.rate;
     for (const p of panels) p.tick?.(now);
   }, 100);
-  window.cadenzaConsole = { sessionId, ctx, audio: ctx.audio, chart: () => ctx.chart,
-    blendNow: () => ctx.chart.current(), beatNow: () => ctx.beatNow || null,
-    lastStinger: () => ctx.lastStinger || null };
+  const view = { sessionId, ctx, audio: ctx.audio, chart: () => ctx.chart,
+    blendNow: () => ctx.chart?.current(), beatNow: () => ctx.beatNow || null,
+    lastStinger: () => ctx.lastStinger || null, levels: () => ctx.levels || null };
+  if (!compact) window.cadenzaConsole = view;
+  else (window.cadenzaSessions ||= {})[sessionId] = view;
   return {
     close() {
       clearInterval(poll);
       clearInterval(ticker);
+      for (const p of panels) p.close?.();
       bridge.close();
       ctx.player.close();
-      window.cadenzaConsole = null;
+      if (!compact) window.cadenzaConsole = null;
+      else delete window.cadenzaSessions[sessionId];
     },
   };
 }

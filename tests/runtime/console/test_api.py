@@ -157,16 +157,16 @@ def test_direct_prompts_take_over_and_hand_back(call, server):
     session = server.call(server.runtime.get, sid)
     server.call(session.attach, listener)
     result = ok(call("prompts", session_id=sid,
-                     weights={"dark ambient drones": 3, "wobbly zither": 1}))
-    assert result == {"unknown_words": {"wobbly zither": ["wobbly", "zither"]}}
+                     weights={"dark ambient drones": 3, "wobbly zorblatt": 1}))
+    assert result == {"unknown_words": {"wobbly zorblatt": ["wobbly", "zorblatt"]}}
     detail = ok(call("session", session_id=sid))
-    assert detail["direct_prompts"] == {"dark ambient drones": 3.0, "wobbly zither": 1.0}
+    assert detail["direct_prompts"] == {"dark ambient drones": 3.0, "wobbly zorblatt": 1.0}
 
     def last_weights() -> dict:
         chunks = server.call(lambda: list(listener.chunks))
         return dict(chunks[-1].weights) if chunks else {}
 
-    wait_for(lambda: last_weights() == {"dark ambient drones": 0.75, "wobbly zither": 0.25},
+    wait_for(lambda: last_weights() == {"dark ambient drones": 0.75, "wobbly zorblatt": 0.25},
              what="the audio follows the typed prompts")
     bad = call("prompts", session_id=sid, weights={"drones": -1})
     assert bad["error"]["code"] == "invalid_argument" and bad["error"]["field"] == "prompts[drones]"
