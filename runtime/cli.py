@@ -321,6 +321,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .installation.cli import add_parsers as add_installation_parsers
 
     add_installation_parsers(sub)  # run CONFIG, service install (docs/installations.md)
+
+    from .prompt_cli import add_parser as add_prompt_parser
+
+    add_prompt_parser(sub)  # prompt "..." [--json]: what the built-in band hears
     _finish(parser)
     return parser
 

@@ -260,7 +260,8 @@ class Synth:
             f0 = (95.0, 180.0, 330.0, 420.0)[s.variant % 4] * s.pitch
             phase = 2 * np.pi * (f0 * sec + 0.35 * f0 * 0.02 * (1 - np.exp(-sec / 0.02)))
             body = np.sin(phase) * np.exp(-sec / s.decay) * np.minimum(sec / 0.001, 1)
-            slap = self._noise("slap", length, s.variant) * np.exp(-sec / 0.012)
+            slap = self._noise("slap", length, s.variant) * np.exp(-sec / 0.012) \
+                * np.minimum(sec / 0.001, 1)
             wave = body * (1.0 if s.variant % 4 < 3 else 0.5) + slap * (0.25 + 0.5 * (s.variant % 4 == 3))
         else:
             length = int((7.0 * s.decay + 0.002) * SAMPLE_RATE)
