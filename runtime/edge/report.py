@@ -9,7 +9,10 @@ returns an `ErrorReport` whose every string is safe to put on any wire:
 * bounded: at most `MAX_MESSAGE` (message) / `MAX_FIELD` (field) characters, cut with
   ``...`` at the end, so an error never echoes unbounded input (a 16 KB session id);
 * gRPC's ``cadenza-field`` trailer additionally percent-encodes the (bounded) original
-  field as UTF-8 (`trailer_field`), which the SDKs decode back.
+  field as UTF-8 (`trailer_field`), which the SDKs decode back;
+* an error with ``retry_after_s`` (overload, an engine warming up) carries it on: gRPC
+  trailer ``cadenza-retry-after`` (decimal seconds), WebSocket error field
+  ``retry_after_s``.
 
 Our faults say only "internal error" (details go to the log). Thread: any.
 """
@@ -17,6 +20,7 @@ Our faults say only "internal error" (details go to the log). Thread: any.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import quote
@@ -68,6 +72,7 @@ class ErrorReport:
     field: str  # sanitized field ("" when none)
     raw_field: str  # the field as raised (for `trailer_field`)
     issues: tuple[SceneIssue, ...] = ()
+    retry_after_s: float | None = None  # when the client may retry (overload, warm-up)
 
     @property
     def code(self) -> str:
@@ -98,7 +103,10 @@ def describe(exc: BaseException) -> ErrorReport:
     raw = getattr(exc, "field", None) if row.public else None
     raw = raw if isinstance(raw, str) else ""
     issues = tuple(exc.issues) if isinstance(exc, SceneError) else ()
-    return ErrorReport(row, message, sanitize(raw, MAX_FIELD), raw, issues)
+    retry = getattr(exc, "retry_after_s", None) if row.public else None
+    retry = float(retry) if isinstance(retry, (int, float)) and math.isfinite(retry) \
+        and retry >= 0 else None
+    return ErrorReport(row, message, sanitize(raw, MAX_FIELD), raw, issues, retry)
 
 
 def report(exc: BaseException, metrics: ErrorCounter | None, transport: str) -> ErrorReport:

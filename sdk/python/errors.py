@@ -15,6 +15,7 @@ A client that finds no server raises `ServerUnavailable` with one line naming th
 
 from __future__ import annotations
 
+import contextlib
 from urllib.parse import unquote
 
 import grpc
@@ -24,11 +25,13 @@ class CadenzaError(Exception):
     """A call failed. ``code`` is the gRPC status name (e.g. "INVALID_ARGUMENT"),
     ``field`` the input or field the server named (empty when none)."""
 
-    def __init__(self, code: str, message: str, field: str = "") -> None:
+    def __init__(self, code: str, message: str, field: str = "",
+                 retry_after: float | None = None) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.field = field
+        self.retry_after = retry_after  # seconds the server asks to wait before retrying
 
     @classmethod
     def from_rpc(cls, error: grpc.RpcError, address: str | None = None) -> CadenzaError:
@@ -37,14 +40,18 @@ class CadenzaError(Exception):
         code = status.name if status is not None else "UNKNOWN"
         details = (error.details() if hasattr(error, "details") else str(error)) or ""
         field = ""
+        retry_after = None
         trailing = error.trailing_metadata() if hasattr(error, "trailing_metadata") else None
         for key, value in trailing or ():
             if key == "cadenza-field":
                 field = unquote(value) if isinstance(value, str) else ""
+            elif key == "cadenza-retry-after":
+                with contextlib.suppress(TypeError, ValueError):
+                    retry_after = float(value)
         if code == "UNAVAILABLE" and address is not None and _no_server(details):
             return ServerUnavailable(code, f"no Cadenza server at {address} (start one with "
                                            f"`cadenza serve`, or pass the right address)")
-        return BY_CODE.get(code, cls)(code, details, field)
+        return BY_CODE.get(code, cls)(code, details, field, retry_after)
 
 
 def _no_server(details: str) -> bool:

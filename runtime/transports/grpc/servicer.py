@@ -59,8 +59,13 @@ def _check(request) -> None:
 
 
 async def abort(context: grpc.aio.ServicerContext, result: ErrorReport) -> None:
+    trailers = []
     if result.raw_field:
-        context.set_trailing_metadata((("cadenza-field", result.trailer),))
+        trailers.append(("cadenza-field", result.trailer))
+    if result.retry_after_s is not None:
+        trailers.append(("cadenza-retry-after", f"{result.retry_after_s:.3f}"))
+    if trailers:
+        context.set_trailing_metadata(tuple(trailers))
     await context.abort(grpc.StatusCode[result.grpc], result.message)
 
 

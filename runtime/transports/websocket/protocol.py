@@ -319,10 +319,13 @@ def encode_json(message_type: str, /, **fields: Any) -> str:
     return json.dumps({"type": message_type, **fields}, separators=(",", ":"), allow_nan=False)
 
 
-def encode_error(message: str, code: str, field: str = "", id: int | None = None) -> str:
+def encode_error(message: str, code: str, field: str = "", id: int | None = None,
+                 retry_after_s: float | None = None) -> str:
     fields: dict[str, Any] = {"code": code, "message": message, "field": field}
     if id is not None:
         fields["id"] = id
+    if retry_after_s is not None:
+        fields["retry_after_s"] = round(retry_after_s, 3)
     return encode_json("error", **fields)
 
 

@@ -139,7 +139,8 @@ class WebSocketServer:
     async def _refuse(self, ws: ServerConnection, exc: BaseException, id: int | None = None) -> None:
         error = report(exc, self.runtime.metrics, TRANSPORT)
         with contextlib.suppress(ConnectionClosed):
-            await ws.send(P.encode_error(error.message, error.code, error.field, id))
+            await ws.send(P.encode_error(error.message, error.code, error.field, id,
+                                         error.retry_after_s))
             await ws.close(error.ws_close, error.close_reason)
 
     async def _send(self, ws: ServerConnection, data: str | bytes) -> None:
@@ -205,7 +206,7 @@ class WebSocketServer:
             except Exception as exc:  # ours included: an error frame, counted, never 1011
                 error = report(exc, self.runtime.metrics, TRANSPORT)
                 reply = P.encode_error(error.message, error.code, error.field,
-                                       getattr(message, "id", None))
+                                       getattr(message, "id", None), error.retry_after_s)
             if reply is not None:
                 sub.push_first(reply)
 

@@ -66,3 +66,10 @@ def test_scene_errors_keep_their_issues():
     result = describe(errors.SceneError([issue]))
     assert result.issues == (issue,) and result.field == "mix[0].weight"
     assert result.close_reason == result.message[:120] or len(result.close_reason) <= 120
+
+
+def test_retry_after_is_carried_for_client_errors_only():
+    busy = describe(errors.ResourceExhausted("worker full", retry_after_s=2.5))
+    assert busy.code == "resource_exhausted" and busy.retry_after_s == 2.5
+    assert describe(errors.ResourceExhausted("slow down")).retry_after_s is None
+    assert describe(errors.ResourceExhausted("x", retry_after_s=float("nan"))).retry_after_s is None

@@ -128,3 +128,30 @@ def test_websocket_errors_are_bounded_and_ascii(server):
         reply = json.loads(ws.recv())
     assert reply["code"] == "not_found" and reply["id"] == 2
     assert reply["message"].isascii() and len(reply["message"]) <= 300
+
+
+def test_retry_after_reaches_grpc_and_websocket_clients(server, client, monkeypatch):
+    from cadenza.runtime.errors import ResourceExhausted as Busy
+    from cadenza.sdk import ResourceExhausted
+
+    def busy(*args, **kwargs):
+        raise Busy("every worker is full", retry_after_s=1.5)
+
+    session = client.create_session("minimal", paused=True)
+    monkeypatch.setattr(server.runtime, "trigger", busy)
+    with pytest.raises(ResourceExhausted) as err:
+        session.trigger("hit")
+    assert err.value.retry_after == 1.5 and err.value.code == "RESOURCE_EXHAUSTED"
+    with connect(server.ws_url) as ws:
+        ws.send(json.dumps({"type": "attach", "session_id": session.id}))
+        assert json.loads(ws.recv())["type"] == "session"
+        ws.send(json.dumps({"type": "trigger", "stinger": "hit", "id": 9}))
+        while True:
+            reply = ws.recv()
+            if isinstance(reply, str) and json.loads(reply).get("id") == 9:
+                break
+    assert json.loads(reply) == {"type": "error", "code": "resource_exhausted", "id": 9,
+                                 "message": "every worker is full", "field": "",
+                                 "retry_after_s": 1.5}
+    monkeypatch.undo()
+    session.close()

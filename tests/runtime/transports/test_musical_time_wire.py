@@ -20,7 +20,7 @@ from cadenza.runtime.serve import ServeOptions
 from cadenza.runtime.server import RuntimeConfig
 from cadenza.runtime.testing import ServerThread
 from cadenza.runtime.transports.websocket.protocol import decode_audio
-from cadenza.sdk import CadenzaError, Client
+from cadenza.sdk import CadenzaError, Client, FailedPrecondition
 
 RATE = 48_000
 
@@ -156,22 +156,30 @@ def test_a_recorded_grpc_session_replays_bit_identically(recording_server, tmp_p
     assert "blend there:" in diff.stdout and "bar " in diff.stdout
 
 
-def test_record_one_session_on_request(server, tmp_path, monkeypatch):
-    """Without --record, `record=True` at creation records that session (into ./recordings)."""
+def test_record_on_request_needs_a_recordings_folder(server, tmp_path, monkeypatch):
+    """Without --record, `record=True` is refused (a client never makes the server write
+    files); with --record DIR, a recorded session's file replays what was asked."""
     monkeypatch.chdir(tmp_path)
     with Client(server.grpc_address) as client:
-        plain = client.create_session(scene="minimal")
+        with pytest.raises(FailedPrecondition) as err:
+            client.create_session(scene="minimal", record=True)
+        assert "--record" in err.value.message
+    assert not (tmp_path / "recordings").exists()
+    folder = tmp_path / "recs"
+    options = ServeOptions(grpc_port=0, ws_port=0, runtime=RuntimeConfig(record_dir=folder))
+    with ServerThread(options) as recording_server, \
+            Client(recording_server.grpc_address) as client:
         recorded = client.create_session(scene="minimal", record=True)
-        assert plain.info().recording == ""
         path = Path(recorded.info().recording)
-        assert path.parent.name == "recordings" and path.name == f"{recorded.id}.cadrec"
+        assert path.parent == folder and path.name == f"{recorded.id}.cadrec"
         list(recorded.stream(seconds=0.5))
         recorded.update(intensity=0.9)
+        recorded.set_generation_config(bpm=110)
         recorded.close()
-        plain.close()
-    lines = [json.loads(line) for line in (tmp_path / "recordings" / path.name).read_text().splitlines()]
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert lines[0]["format"] == "cadenza-recording/1" and lines[0]["seed"] == recorded.created.seed
-    assert [line.get("type") for line in lines[1:-1]] == ["control", "state", "control"]
+    assert [line.get("type") for line in lines[1:-1]] == ["control", "state", "config", "control"]
+    assert lines[3]["config"] == {"bpm": 110.0}
     assert "end" in lines[-1]
 
 
