@@ -29,6 +29,8 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import resource
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,16 +145,24 @@ class _Worker:
 
 @dataclass
 class CompilePool:
-    """Up to ``workers`` compile processes, started on first use and reused."""
+    """Up to ``workers`` compile processes, started in the background (a thread: a fork
+    server's first start takes seconds) and reused. A compile takes an idle worker, waiting
+    at most ``timeout_s`` for one; when none is ready by then (still starting, or all busy
+    with other scenes) it is compiled in a thread instead, bounded by the scene limits
+    alone, so a request never waits on the pool longer than its own budget."""
 
     workers: int = 2
     timeout_s: float = 2.0
     memory_mb: int = 256
     _idle: list[_Worker] = field(default_factory=list)
-    _sem: asyncio.Semaphore | None = None
+    _alive: int = 0
+    _starting: bool = False
     _broken: bool = False
+    _closed: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock)
     timeouts: int = 0
     started: int = 0
+    unboxed: int = 0  # compiles that found no worker ready and ran in a thread
 
     def _spawn(self) -> _Worker:
         ctx = multiprocessing.get_context("forkserver")
@@ -164,7 +174,7 @@ class CompilePool:
         child.close()
         worker = _Worker(process, parent)
         # A worker that cannot start (e.g. a main module without the __main__ guard) must
-        # not turn every compile into a timeout: it has to say so within the start budget.
+        # say so within the start budget, and the pool then compiles in threads.
         try:
             ready = parent.poll(START_TIMEOUT_S) and parent.recv() == "ready"
         except (EOFError, OSError):
@@ -172,49 +182,114 @@ class CompilePool:
         if not ready:
             worker.kill()
             raise RuntimeError("a compile worker did not start")
-        self.started += 1
         return worker
 
-    @property
-    def boxed(self) -> bool:
-        """Whether compiles run in worker processes (time- and memory-boxed)."""
-        return self.workers > 0 and not self._broken
-
-    async def judge(self, job: CompileJob) -> Verdict | None:
-        """The worker's verdict on ``job``; None where no worker can run (compile in a
-        thread then). Raises ResourceExhausted when the scene ran past the budget."""
-        if not self.boxed:
-            return None
-        if self._sem is None:
-            self._sem = asyncio.Semaphore(self.workers)
-        async with self._sem:
-            worker = self._idle.pop() if self._idle else None
-            if worker is None or not worker.process.is_alive():
+    def _start_workers(self) -> None:
+        try:
+            while not self._closed and not self._broken:
+                with self._lock:
+                    if self._alive >= self.workers:
+                        return
                 try:
-                    worker = await asyncio.to_thread(self._spawn)
+                    worker = self._spawn()
                 except (OSError, ValueError, RuntimeError) as exc:
                     log.warning("cannot start scene compile workers (%s): compiling in "
                                 "threads, without a time or memory box", exc)
                     self._broken = True
-                    return None
-            try:
-                verdict = await asyncio.wait_for(asyncio.to_thread(worker.roundtrip, job),
-                                                 self.timeout_s)
-            except TimeoutError:
-                worker.kill()
-                self.timeouts += 1
-                raise ResourceExhausted(f"{job.filename}: compiling this scene took longer "
-                                        f"than {self.timeout_s:g} s (the server's compile "
-                                        f"budget)") from None
-            except (EOFError, OSError, BrokenPipeError):
-                worker.kill()  # died: out of memory beyond what Python could report
-                return Verdict(out_of_memory=True)
+                    return
+                if self._closed:
+                    worker.kill()
+                    return
+                with self._lock:
+                    self._alive += 1
+                    self.started += 1
+                    self._idle.append(worker)
+        finally:
+            self._starting = False
+
+    def _grow(self) -> None:
+        """Start workers in the background until there are ``workers`` of them."""
+        with self._lock:
+            if self._broken or self._closed or self._starting or self._alive >= self.workers:
+                return
+            self._starting = True
+        threading.Thread(target=self._start_workers, name="cadenza-compile-start",
+                         daemon=True).start()
+
+    def _retire(self, worker: _Worker) -> None:
+        worker.kill()
+        with self._lock:
+            self._alive -= 1
+        self._grow()
+
+    async def _take(self, wait_s: float) -> _Worker | None:
+        self._grow()
+        deadline = time.monotonic() + wait_s
+        while True:
+            while self._idle:
+                with self._lock:
+                    worker = self._idle.pop() if self._idle else None
+                if worker is None:
+                    break
+                if worker.process.is_alive():
+                    return worker
+                self._retire(worker)
+            if self._broken or self._closed or time.monotonic() >= deadline:
+                return None
+            await asyncio.sleep(0.005)
+
+    @property
+    def boxed(self) -> bool:
+        """Whether compiles can run in worker processes (time- and memory-boxed)."""
+        return self.workers > 0 and not self._broken and not self._closed
+
+    async def warm(self, wait_s: float = START_TIMEOUT_S) -> bool:
+        """Start the workers now; True once one is ready (within ``wait_s``)."""
+        if not self.boxed:
+            return False
+        worker = await self._take(wait_s)
+        if worker is not None:
             self._idle.append(worker)
-            return verdict
+        return worker is not None
+
+    async def judge(self, job: CompileJob) -> Verdict | None:
+        """The worker's verdict on ``job``; None where no worker is ready in time (compile
+        in a thread then). Raises ResourceExhausted when the scene ran past the budget."""
+        if not self.boxed:
+            return None
+        # Wait for a busy worker only while that leaves time for the compile itself; while
+        # the workers are still starting, do not wait at all.
+        worker = await self._take(self.timeout_s / 2 if self._alive else 0.0)
+        if worker is None:
+            self.unboxed += 1
+            return None
+        try:
+            verdict = await asyncio.wait_for(asyncio.to_thread(worker.roundtrip, job),
+                                             self.timeout_s)
+        except TimeoutError:
+            self._retire(worker)
+            self.timeouts += 1
+            raise ResourceExhausted(f"{job.filename}: compiling this scene took longer "
+                                    f"than {self.timeout_s:g} s (the server's compile "
+                                    f"budget)") from None
+        except (EOFError, OSError):
+            self._retire(worker)  # died: out of memory beyond what Python could report
+            return Verdict(out_of_memory=True)
+        except BaseException:  # cancelled (the client left): the worker may be mid-job
+            self._retire(worker)
+            raise
+        if self._closed:
+            worker.kill()
+        else:
+            self._idle.append(worker)
+        return verdict
 
     def close(self) -> None:
-        while self._idle:
-            self._idle.pop().kill()
+        self._closed = True
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            worker.kill()
 
 
 _default_pool: CompilePool | None = None

@@ -45,7 +45,7 @@ def run(coro):
 async def _started(config: RuntimeConfig | None = None) -> Runtime:
     runtime = Runtime(config or RuntimeConfig(idle_timeout_s=60))
     await runtime.start()
-    await runtime._warm  # the compile worker is up (a server warms it at start too)
+    assert await runtime.compile_pool.warm()  # (a server starts its workers at start too)
     return runtime
 
 
@@ -212,11 +212,13 @@ def test_the_worker_boxes_memory_and_time():
     async def main():
         pool = CompilePool(workers=1, timeout_s=5.0, memory_mb=64)
         try:
+            assert await pool.warm()
             started = time.perf_counter()
             with pytest.raises(ResourceExhausted, match="more than 64 MB"):
                 await compile_off_loop(laughs(), limits=roomy, pool=pool)
             memory_s = time.perf_counter() - started
             quick = CompilePool(workers=1, timeout_s=0.01, memory_mb=256)
+            assert await quick.warm()
             big = "scene: big\nprompts: {a: calm}\nmix: {a: 1}\nx:\n" + "".join(
                 f"  k{i}: [{i}, {i}, {i}]\n" for i in range(4000))
             try:
@@ -225,9 +227,11 @@ def test_the_worker_boxes_memory_and_time():
                 assert quick.timeouts == 1
             finally:
                 quick.close()
-            # The pool recovers: the next scene compiles in a fresh worker.
+            # The pool recovers (the worker survived its MemoryError, or was replaced).
+            assert await pool.warm()
             scene = await compile_off_loop("scene: ok\nprompts: {a: calm}\nmix: {a: 1}\n",
                                            pool=pool)
+            assert pool.started >= 1 and pool.unboxed == 0
             return memory_s, scene.name
         finally:
             pool.close()
