@@ -10,6 +10,8 @@ extends Node
 ## [AudioStreamGenerator] (48 kHz; Godot resamples to the output rate). It prebuffers,
 ## fades out on underrun instead of clicking, coalesces state updates, and reconnects
 ## and resumes the same session (same [code]seq[/code], nothing lost) after a drop.
+## [method trigger] fires the scene's stingers, [signal beat] and [signal bar] follow the
+## music's beat grid, and [method set_generation_config] changes Lyria RealTime's knobs live.
 
 ## The blend changed; emitted when its audio starts playing. [param blend] maps each
 ## prompt name to its weight (weights sum to 1).
@@ -26,6 +28,23 @@ signal connection_changed(connected: bool)
 signal audio_frame(seq: int, stream_time: int, frames: int)
 ## The session ended on the server ([param reason]: closed, error, idle, shutdown).
 signal session_ended(reason: String)
+## A beat of the music, emitted [member beat_lead_seconds] before it is heard.
+## [param info]: beat, bar, beat_in_bar, bpm, beats_per_bar, beat_unit, stream_time.
+## [param playback_time]: when it is heard, on the player's clock: compare with
+## [method get_playback_time].
+signal beat(info: Dictionary, playback_time: float)
+## A downbeat (the first beat of a bar); same arguments as [signal beat].
+signal bar(info: Dictionary, playback_time: float)
+## A triggered stinger was scheduled ([param status] "scheduled", [param at]: its stream
+## time) or not ("suppressed" by its cooldown, "unavailable").
+signal stinger_scheduled(stinger: String, status: String, at: int)
+## A request succeeded; [param reply] is the server's ack (a config ack carries "config",
+## the live override now in effect, and "unsupported").
+signal request_acked(id: int, reply: Dictionary)
+## A request failed: [param field] names the offending value ("stinger", "config.bpm" ...).
+signal request_failed(id: int, code: String, field: String, message: String)
+## Any session event from the server (state_changed, tempo, underrun ...).
+signal session_event(event: Dictionary)
 
 const RATE := 48000
 const FADE_FRAMES := 240
@@ -55,6 +74,10 @@ const Protocol := preload("cadenza_protocol.gd")
 @export var reconnect := true
 ## The audio bus to play on.
 @export var bus := &"Master"
+## Beat-grid events to ask for: "beats" emits [signal beat] and [signal bar], "bars" only bar.
+@export_enum("none", "beats", "bars") var beat_events := "beats"
+## Emit beat and bar signals this long before the beat is heard (to schedule a sound on it).
+@export_range(0.0, 0.5, 0.01) var beat_lead_seconds := 0.05
 
 ## Times the buffer ran dry while playing.
 var underruns := 0
@@ -89,6 +112,7 @@ var _state_latest := {}
 var _last_state_at := -1000.0
 var _outgoing: Array[String] = []
 var _next_id := 0
+var _beats: Array[Dictionary] = []
 
 
 func _ready() -> void:
@@ -167,6 +191,48 @@ func reset() -> void:
 	_outgoing.append(Protocol.control("reset", _new_id()))
 
 
+## Fires one of the scene's stingers (names in the session info's "stingers") at its next
+## play_at boundary; [signal stinger_scheduled] says where it starts. Returns the request id.
+func trigger(stinger: String) -> int:
+	var id := _new_id()
+	_outgoing.append(Protocol.trigger(stinger, id))
+	return id
+
+
+## Live generation config, Lyria RealTime's names: temperature, top_k, guidance, seed, bpm,
+## density, brightness, scale, mute_bass, mute_drums, only_bass_and_drums, mode. A set field
+## overrides the scene until cleared: [param clear] hands fields back ("*": all).
+## Returns the request id, or -1 (and [signal error_received]) for an unknown field.
+func set_generation_config(config: Dictionary, clear: Array = []) -> int:
+	var id := _new_id()
+	var message := Protocol.config(config, clear, id)
+	if message == "":
+		error_received.emit(
+			"invalid_argument",
+			"unknown generation config field in %s %s" % [config.keys(), clear],
+			false
+		)
+		return -1
+	_outgoing.append(message)
+	return id
+
+
+## Hands config fields back to the scene's expressions (all of them by default).
+func clear_generation_config(fields: Array = ["*"]) -> int:
+	return set_generation_config({}, fields)
+
+
+## The player's playback clock in seconds, as heard now (the time base of [signal beat]).
+func get_playback_time() -> float:
+	if _player == null or not _player.playing:
+		return 0.0
+	return (
+		_player.get_playback_position()
+		+ AudioServer.get_time_since_last_mix()
+		- AudioServer.get_output_latency()
+	)
+
+
 func is_connected_to_server() -> bool:
 	return _socket != null and _socket.get_ready_state() == WebSocketPeer.STATE_OPEN
 
@@ -197,6 +263,7 @@ func _process(_delta: float) -> void:
 			_on_closed(_socket.get_close_code(), _socket.get_close_reason())
 	_feed_generator()
 	_release_blends()
+	_release_beats()
 
 
 func _now() -> float:
@@ -217,9 +284,13 @@ func _open() -> void:
 	# One burst of the server's lookahead (0.5 s) is ~190 KiB of f32 audio.
 	_socket.inbound_buffer_size = 4 * 1024 * 1024
 	_socket.max_queued_packets = 4096
+	var url := address
 	if token != "":
-		_socket.handshake_headers = PackedStringArray(["Authorization: Bearer " + token])
-	var err := _socket.connect_to_url(address)
+		if OS.has_feature("web"):
+			url = Protocol.with_token(address, token)  # browsers cannot set handshake headers
+		else:
+			_socket.handshake_headers = PackedStringArray(["Authorization: Bearer " + token])
+	var err := _socket.connect_to_url(url)
 	if err != OK:
 		_socket = null
 		_schedule_retry("cannot connect to %s (error %d)" % [address, err])
@@ -230,9 +301,9 @@ func _on_open() -> void:
 		_sent_first = true
 		var first: String
 		if _session_id == "":
-			first = Protocol.create(scene, engine, music_seed, _state_latest, "f32le")
+			first = Protocol.create(scene, engine, music_seed, _state_latest, "f32le", beat_events)
 		else:
-			first = Protocol.attach(_session_id, _next_seq, "f32le")
+			first = Protocol.attach(_session_id, _next_seq, "f32le", beat_events)
 		_socket.send_text(first)
 		connection_changed.emit(true)
 	while _socket.get_available_packet_count() > 0:
@@ -270,15 +341,40 @@ func _on_text(text: String) -> void:
 			_last_blend = blend
 			_blends.append({"stream_time": at, "blend": blend})
 			blend_received.emit(blend, at)
+		"ack":
+			request_acked.emit(int(message.get("id", -1)), message)
 		"error":
 			if not _got_session:
 				_refusal = message
+			elif message.has("id"):
+				request_failed.emit(
+					int(message["id"]),
+					str(message.get("code", "")),
+					str(message.get("field", "")),
+					str(message.get("message", ""))
+				)
 			error_received.emit(
 				str(message.get("code", "")), str(message.get("message", "")), false
 			)
 		"event":
-			if message.get("kind", "") == "ended":
-				_ended_reason = str(message.get("reason", "closed"))
+			_on_event(message)
+
+
+func _on_event(message: Dictionary) -> void:
+	var kind := str(message.get("kind", ""))
+	match kind:
+		"ended":
+			_ended_reason = str(message.get("reason", "closed"))
+			return
+		"beat", "bar":
+			_beats.append(message)
+		"stinger":
+			stinger_scheduled.emit(
+				str(message.get("stinger", "")),
+				str(message.get("status", "")),
+				int(message.get("at", 0))
+			)
+	session_event.emit(message)
 
 
 func _on_audio(packet: PackedByteArray) -> void:
@@ -395,6 +491,28 @@ func _release_blends() -> void:
 	while not _blends.is_empty() and (playhead < 0 or _blends[0]["stream_time"] <= playhead):
 		var due: Dictionary = _blends.pop_front()
 		blend_changed.emit(due["blend"])
+
+
+# Emits beat/bar for the beats about to be heard (beat_lead_seconds ahead of the playhead),
+# with the player's playback time at which each is heard.
+func _release_beats() -> void:
+	if _beats.is_empty():
+		return
+	var playhead := _playhead()
+	var lead := int(beat_lead_seconds * RATE)
+	while not _beats.is_empty():
+		var info: Dictionary = _beats[0]
+		var at := int(info.get("stream_time", 0))
+		if playhead >= 0 and at - lead > playhead:
+			return
+		_beats.pop_front()
+		var when := get_playback_time()
+		if playhead >= 0:
+			when += float(at - playhead) / RATE
+		if info.get("kind", "") == "bar" or int(info.get("beat_in_bar", -1)) == 0:
+			bar.emit(info, when)
+		if info.get("kind", "") == "beat":
+			beat.emit(info, when)
 
 
 func _playhead() -> int:
