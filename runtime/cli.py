@@ -42,9 +42,20 @@ def _issue(file: str, message: str):
 
 # ----------------------------------------------------------------------------- commands
 def _engine_model(args: argparse.Namespace) -> None:
-    """``--model`` (e.g. mrt2_small) becomes the engine's ``model`` option."""
+    """``--model`` (e.g. mrt2_small) becomes the engine's ``model`` option; serve's MRT2
+    flags (codec, frames per call, buckets to precompile) its other options."""
     if getattr(args, "model", None):
         configure_engine(args.engine, model=args.model)
+    if args.engine == "magenta-rt2" and getattr(args, "codec", None):
+        precompile: object = args.precompile
+        if precompile in ("all", None):
+            precompile = "all"
+        elif precompile == "none":
+            precompile = ()
+        else:
+            precompile = tuple(int(v) for v in str(precompile).split(",") if v.strip())
+        configure_engine(args.engine, codec=args.codec, frames_per_call=args.frames_per_call,
+                         precompile=precompile, max_sessions=args.max_sessions)
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -65,6 +76,11 @@ def cmd_render(args: argparse.Namespace) -> int:
     print(f"blend over time: {csv_path}")
     for line in blend_summary(result):
         print(line)
+    for st in result.stingers:
+        where = f" (bar {st.bar} beat {st.beat})" if st.bar else ""
+        print(f"  stinger {st.name}: {st.status} at {st.time_s:.2f} s{where}")
+    if not result.stingers:
+        print("  stingers fired: none")
     for prompt, words in result.unknown_words.items():
         print(f"  note: prompt {prompt!r}: words the {args.engine} engine does not know: "
               f"{', '.join(words)}")
@@ -125,7 +141,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
                            engines={args.engine: engine},
                            tls_cert=Path(args.tls_cert) if args.tls_cert else None,
                            tls_key=Path(args.tls_key) if args.tls_key else None)
-    asyncio.run(serve_forever(options))
+    from .cluster.cli import serve_build
+
+    asyncio.run(serve_forever(options, serve_build(args)))
     return 0
 
 
@@ -296,6 +314,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="port of the web console, /metrics, /healthz and /readyz (0: no console)")
     p.add_argument("--metrics-per-session", action="store_true",
                    help="also export per-session series on /metrics (small servers only)")
+    mrt = p.add_argument_group("magenta-rt2 engine")
+    mrt.add_argument("--codec", default="auto", choices=["auto", "bf16", "fp32", "tf32"],
+                     help="SpectroStream decoder precision (auto: bf16 on a GPU/TPU, fp32 on a CPU)")
+    mrt.add_argument("--frames-per-call", type=int, default=5, choices=range(1, 6),
+                     metavar="K", help="40 ms frames generated per batched call (1-5)")
+    mrt.add_argument("--precompile", default="all", metavar="SIZES",
+                     help="batch buckets compiled before serving: 'all' (up to --max-sessions), "
+                          "'none', or sizes like 1,8,64")
+    from .cluster.cli import add_serve_flags
+
+    add_serve_flags(p)  # --cluster, --advertise, --opus-bitrate (docs/cluster.md)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("engines", help="list the engines and what they support",
@@ -325,6 +354,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .prompt_cli import add_parser as add_prompt_parser
 
     add_prompt_parser(sub)  # prompt "..." [--json]: what the built-in band hears
+
+    from .cluster.cli import add_parsers as add_cluster_parsers
+
+    add_cluster_parsers(sub)  # cluster envoy-config|up|status (docs/cluster.md)
     _finish(parser)
     return parser
 

@@ -7,6 +7,7 @@ after their time. The designer's audition tool, and our test bench.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import time
 from collections.abc import Sequence
@@ -26,6 +27,17 @@ from .timeline import TimelineEvent
 class BlendPoint:
     time_s: float
     weights: dict[str, float]
+    inputs: dict[str, object] = field(default_factory=dict)   # as the scene heard them
+    knobs: dict[str, object] = field(default_factory=dict)    # the knobs the scene set
+
+
+@dataclass(frozen=True)
+class StingerFired:
+    time_s: float   # where it plays (its quantized start)
+    name: str
+    status: str     # scheduled, suppressed (cooling down), unavailable
+    bar: int | None = None   # 1-based
+    beat: int | None = None
 
 
 @dataclass
@@ -39,6 +51,7 @@ class RenderResult:
     unknown_words: dict[str, list[str]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # e.g. a knob that evaluated to NaN
     error: str | None = None  # why the session ended early (an engine failure)
+    stingers: list[StingerFired] = field(default_factory=list)
 
     @property
     def seconds(self) -> float:
@@ -57,11 +70,34 @@ class _Recorder:
         self.rate = rate
         self.result = result
 
+    session = None  # set by render(): inputs and knobs are read from it per chunk
+
     def on_chunk(self, chunk: Chunk) -> None:
-        self.result.blends.append(BlendPoint(chunk.stream_time / self.rate, dict(chunk.weights)))
+        inputs: dict[str, object] = {}
+        knobs: dict[str, object] = {}
+        if self.session is not None:
+            env = self.session.evaluator.env
+            inputs = {k: env[k] for k in self.session.scene.inputs if k in env}
+            inputs.update({d.name: env[d.name] for d in self.session.scene.derived if d.name in env})
+            blend = self.session.blend
+            if blend is not None:
+                knobs = {k: v for k, v in vars(blend.knobs).items()
+                         if v is not None and k not in ("extra", "meter")}
+        self.result.blends.append(BlendPoint(chunk.stream_time / self.rate, dict(chunk.weights),
+                                             inputs, knobs))
 
     def on_event(self, event: SessionEvent) -> None:
-        if event.kind == EventKind.UNKNOWN_WORDS:
+        if event.kind == EventKind.STINGER:
+            d = event.detail
+            at = d.get("at") if isinstance(d.get("at"), (int, float)) else event.stream_time
+            clock = getattr(self.session, "clock", None)
+            bar = beat = None
+            if clock is not None:
+                whole = int(clock.beat_at(at) + 1e-6)
+                bar, beat = whole // clock.beats_per_bar + 1, whole % clock.beats_per_bar + 1
+            self.result.stingers.append(StingerFired(at / self.rate, str(d.get("stinger")),
+                                                     str(d.get("status")), bar, beat))
+        elif event.kind == EventKind.UNKNOWN_WORDS:
             self.result.unknown_words[str(event.detail["prompt"])] = list(event.detail["words"])
         elif event.kind == EventKind.ERROR:
             message = str(event.detail.get("message", ""))
@@ -88,7 +124,9 @@ def render(scene: Scene, engine: Engine, out: str | Path, seconds: float,
     _check_timeline(scene, timeline, timeline_file)
     sink = WavSink(out, rate, engine.info.channels, subtype)
     session.attach(sink)
-    session.attach(_Recorder(rate, result))
+    recorder = _Recorder(rate, result)
+    recorder.session = session
+    session.attach(recorder)
     loop.control(session, "play")
     total = round(seconds * rate)
     pending = list(timeline)
@@ -140,13 +178,32 @@ def _apply(loop: GenerationLoop, session, event: TimelineEvent) -> None:
 
 
 def write_blend_csv(result: RenderResult, path: str | Path) -> None:
-    """The blend over time, one row per block: time_s, then one column per prompt."""
+    """The blend over time, one row per block: time_s, one column per prompt (weight),
+    then ``in:NAME`` per input and derived value, ``knob:NAME`` per knob the scene set,
+    and ``stingers``: those starting in that block (``name`` or ``name (suppressed)``)."""
     names = sorted({name for point in result.blends for name in point.weights})
+    inputs = list(dict.fromkeys(k for point in result.blends for k in point.inputs))
+    knobs = sorted({k for point in result.blends for k in point.knobs})
+    fired: dict[int, list[str]] = {}
+    times = [point.time_s for point in result.blends]
+    for st in result.stingers:
+        row = max(0, bisect.bisect_right(times, st.time_s + 1e-9) - 1)
+        fired.setdefault(row, []).append(st.name if st.status == "scheduled"
+                                         else f"{st.name} ({st.status})")
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["time_s", *names])
-        for point in result.blends:
-            writer.writerow([f"{point.time_s:.3f}", *(f"{point.weights.get(n, 0.0):.4f}" for n in names)])
+        writer.writerow(["time_s", *names, *(f"in:{k}" for k in inputs),
+                         *(f"knob:{k}" for k in knobs), "stingers"])
+        for i, point in enumerate(result.blends):
+            writer.writerow([f"{point.time_s:.3f}", *(f"{point.weights.get(n, 0.0):.4f}" for n in names),
+                             *(_cell(point.inputs.get(k)) for k in inputs),
+                             *(_cell(point.knobs.get(k)) for k in knobs), " ".join(fired.get(i, []))])
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, bool) or value is None:
+        return "" if value is None else str(value).lower()
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
 def blend_summary(result: RenderResult, min_weight: float = 0.05) -> list[str]:
