@@ -4,6 +4,7 @@
 //
 //   danger ← how close the nearest enemy is (DangerSensor), or the HUD's slider
 //   biome  ← the zone the player stands in (BiomeZone triggers), "town" elsewhere
+//   the player cube swells on every downbeat (OnBar), the "hit" stinger fires on contact
 
 using Cadenza.Unity;
 using UnityEngine;
@@ -35,6 +36,8 @@ namespace CadenzaSamples
             body.isKinematic = true;
             body.useGravity = false;
             player.AddComponent<PlayerController>();
+            var pulse = player.AddComponent<BarPulse>();
+            music.OnBar.AddListener(pulse.OnBar);
             var sensor = player.AddComponent<DangerSensor>();
             sensor.music = music;
 

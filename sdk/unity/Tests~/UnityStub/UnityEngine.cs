@@ -160,6 +160,7 @@ namespace UnityEngine
         }
 
         public static Vector3 zero { get { return new Vector3(0, 0, 0); } }
+        public static Vector3 one { get { return new Vector3(1, 1, 1); } }
         public float magnitude { get { return (float)Math.Sqrt(x * x + y * y + z * z); } }
 
         public static float Distance(Vector3 a, Vector3 b)
