@@ -88,12 +88,15 @@ class WebSocketServer:
         message = None
         try:
             first = await asyncio.wait_for(ws.recv(), FIRST_MESSAGE_TIMEOUT_S)
-            message = P.parse_client(first)
-            sub, encoding = await self._open(message)
         except TimeoutError:
             await self._refuse(ws, InvalidArgument("no 'create' or 'attach' message within "
                                                    f"{FIRST_MESSAGE_TIMEOUT_S:.0f}s"))
             return
+        except ConnectionClosed:
+            return
+        try:
+            message = P.parse_client(first)
+            sub, encoding = await self._open(message)
         except P.ProtocolError as exc:
             await self._refuse(ws, InvalidArgument(str(exc), exc.field), exc.id)
             return
