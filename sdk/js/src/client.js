@@ -209,6 +209,7 @@ export class CadenzaClient extends Emitter {
     let Impl = this.options.WebSocket;
     let headers = false;
     if (!Impl) ({ Impl, headers } = await defaultWebSocket());
+    if (this.#closing) return;  // close() while `ws` was loading
     let url = this.options.url;
     const token = this.options.token;
     let socket;

@@ -282,7 +282,8 @@ namespace Cadenza.Unity
             return SetGenerationConfig(null, fields.Length == 0 ? new[] { "*" } : fields);
         }
 
-        /// <summary>Ends the session on the server and disconnects (Connect starts a new one).</summary>
+        /// <summary>Ends the session on the server and disconnects (Connect starts a new one).
+        /// Waits up to 0.5 s for the server's confirmation (milliseconds on a LAN).</summary>
         public void Stop()
         {
             var c = client;
