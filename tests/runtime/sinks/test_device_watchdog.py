@@ -139,3 +139,24 @@ def test_loop_cover_crossfades_its_seam_and_fades_in():
     block = cover.take(5000)                           # wraps around the 2.5 s loop twice
     assert block[0, 0] < 0.05 and block[100:, 0].min() == pytest.approx(1.0)
     assert len(block) == 5000
+
+
+def test_osc_sets_the_master_volume_and_zero_mutes(tmp_path, cards):
+    import socket
+
+    from pythonosc.udp_client import SimpleUDPClient
+
+    from cadenza.runtime.installation.testing import free_port
+
+    port = free_port(socket.SOCK_DGRAM)
+    with installation(tmp_path, cards, f"sources:\n  osc: {{port: {port}}}\n") as running:
+        inst = running.installation
+        client = SimpleUDPClient("127.0.0.1", port)
+        client.send_message("/cadenza/volume", 0.25)
+        wait(lambda: running.call(lambda: inst.device.volume) == 0.25, what="volume 0.25")
+        client.send_message("/cadenza/volume", 0)        # a value here, not a button release
+        wait(lambda: running.call(lambda: inst.device.volume) == 0.0, what="muted")
+        client.send_message("/cadenza/volume", 5.0)      # out of range: refused, unchanged
+        client.send_message("/cadenza/volume", 1.0)
+        wait(lambda: running.call(lambda: inst.device.volume) == 1.0, what="volume 1")
+        assert running.call(lambda: inst.volume) == 1.0
