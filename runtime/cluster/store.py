@@ -39,6 +39,12 @@ local gen = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], ARGV[1] .. ':' .. gen, 'PX', ARGV[2])
 return gen
 """
+_STEAL = """
+if redis.call('GET', KEYS[1]) ~= ARGV[2] then return nil end
+local gen = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], ARGV[1] .. ':' .. gen, 'PX', ARGV[3])
+return gen
+"""
 _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
@@ -106,6 +112,7 @@ class ClusterStore:
         self.lease_ms = lease_ms
         self._claim = self.redis.register_script(_CLAIM)
         self._renew = self.redis.register_script(_RENEW)
+        self._steal = self.redis.register_script(_STEAL)
         self._write = self.redis.register_script(_WRITE)
         self._release = self.redis.register_script(_RELEASE)
         self._drop = self.redis.register_script(_DROP)
@@ -166,6 +173,14 @@ class ClusterStore:
                           args=[worker, self.lease_ms])
         return None if gen is None else Lease(session_id, worker, int(gen))
 
+    def steal(self, session_id: str, worker: str, holder_token: str) -> Lease | None:
+        """Take a lease whose holder is known dead (its port refuses connections) before
+        it expires: only if the lease is still exactly ``holder_token``. A new generation,
+        so the old holder is fenced should it be alive after all."""
+        gen = self._steal(keys=[self.key("lease", session_id), self.key("gen", session_id)],
+                          args=[worker, holder_token, self.lease_ms])
+        return None if gen is None else Lease(session_id, worker, int(gen))
+
     def renew(self, lease: Lease) -> None:
         if not self._renew(keys=[self.key("lease", lease.session_id)],
                            args=[lease.token, self.lease_ms]):
@@ -177,6 +192,20 @@ class ClusterStore:
     def holder(self, session_id: str) -> str | None:
         data = self.redis.get(self.key("lease", session_id))
         return data.decode() if data is not None else None
+
+    def request_handoff(self, holder: str, session_id: str) -> None:
+        """Ask worker ``holder`` to hand ``session_id`` over (the ring moved it here)."""
+        self.redis.sadd(self.key("handoff", holder), session_id)
+        self.redis.pexpire(self.key("handoff", holder), self.lease_ms * 10)
+
+    def handoffs(self, worker: str) -> list[str]:
+        """Session ids peers asked this worker to hand over (taken: asked once)."""
+        key = self.key("handoff", worker)
+        pipe = self.redis.pipeline()
+        pipe.smembers(key)
+        pipe.delete(key)
+        members, _ = pipe.execute()
+        return sorted(m.decode() for m in members)
 
     # ---------------------------------------------------------------- descriptors
     def write(self, lease: Lease, meta: Mapping[str, object], snapshot: bytes) -> None:

@@ -84,3 +84,12 @@ def test_renewal_keeps_a_lease(store: ClusterStore):
         store.renew(lease)
     assert store.claim("s3", "other") is None
     assert store.release(lease) and store.claim("s3", "other") is not None
+
+
+def test_a_lease_is_stolen_only_from_the_holder_named(store: ClusterStore):
+    lease = store.claim("s4", "dead")
+    assert store.steal("s4", "thief", "someone:else") is None
+    stolen = store.steal("s4", "heir", lease.token)
+    assert stolen is not None and stolen.gen == lease.gen + 1
+    with pytest.raises(Fenced):
+        store.renew(lease)

@@ -1,0 +1,467 @@
+"""A `cadenza serve` process as one worker of a cluster (``--cluster redis://...``).
+
+What it does, besides serving:
+
+* registers itself (address, pid, engine, capacity, sessions) with a heartbeat and TTL;
+* for every session it plays, holds a lease (`store.ClusterStore`) and writes the
+  session's **descriptor** behind the audio: every ``every_blocks`` chunks it takes the
+  engine snapshot and meta (scene hash, seed, inputs, prompt override, config, seq,
+  stream time, clock) on the event loop — between engine calls, never blocking on I/O —
+  and hands them to its own thread, which writes the newest one once the stream is
+  ``delay_blocks`` past it (so a resume after a crash never asks for a seq the snapshot
+  is ahead of). Bounded: one pending descriptor per session, latest wins;
+* restores a session it does not know when a client asks for it (`Runtime`'s
+  ``missing_session_hooks``): when the session's lease is free it claims it (exactly
+  once, fenced by a generation) and continues the stream at the descriptor's seq,
+  stream time and musical position; while a dead owner's lease is still running it
+  answers UNAVAILABLE ("moved", retry) and claims it in the background;
+* drains on SIGTERM (`drain`): stops admitting, pauses each session, writes a final
+  descriptor, releases the lease and ends each stream with a "moved" UNAVAILABLE that
+  the SDKs follow by reconnecting (through Envoy, to a peer that restores it).
+
+Threading: hooks and listeners run on the event loop's thread; Redis I/O runs on the
+worker's own thread (``cluster-io``), except the claim of an attach for a free lease (one
+round trip on loopback/LAN, accepted on the loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+from ..errors import CadenzaError, ServerError
+from ..scene import compile_scene
+from ..session import SessionState
+from ..session.chunk import Chunk, EventKind, SessionEvent
+from . import routing
+from .store import ClusterStore, Fenced, Lease, WorkerInfo, new_worker_id
+
+log = logging.getLogger("cadenza.cluster")
+
+
+class Moved(ServerError):
+    """The session is (being) served elsewhere: reconnect with resume_from_seq."""
+
+    code = "unavailable"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"moved: {message}")
+
+
+@dataclass
+class _Pending:
+    seq: int
+    meta: dict
+    snapshot: bytes
+
+
+def clock_meta(clock) -> dict | None:
+    if clock is None:
+        return None
+    return {"beat": clock.beat, "bar": clock.bar, "bpm": clock.bpm,
+            "beats_per_bar": clock.beats_per_bar, "beat_unit": clock.beat_unit}
+
+
+class _DescriptorListener:
+    """Session listener: snapshots every ``every`` chunks, queued for the writer."""
+
+    def __init__(self, worker: ClusterWorker, session) -> None:
+        self.worker = worker
+        self.session = session
+        self.captured: list[_Pending] = []
+
+    def on_chunk(self, chunk: Chunk) -> None:
+        w = self.worker
+        if (chunk.seq + 1) % w.every_blocks == 0 and self.session.in_flight == 0:
+            pending = w.capture(self.session)
+            if pending is not None:
+                self.captured.append(pending)
+        ready = [p for p in self.captured if chunk.seq + 1 - p.seq >= w.delay_blocks]
+        if ready:
+            self.captured = self.captured[len(ready):]
+            w.queue_write(self.session.id, ready[-1])
+
+    def on_event(self, event: SessionEvent) -> None:
+        if event.kind == EventKind.ENDED:
+            self.worker.ended(self.session.id, str(event.detail.get("reason", "")))
+
+
+class ClusterWorker:
+    """Plugs into a `serve.Server` as one of its extras (start/stop)."""
+
+    def __init__(self, server, redis_url: str, advertise: str = "", ws_advertise: str = "",
+                 every_blocks: int = 20, delay_blocks: int = 4, heartbeat_s: float = 0.3,
+                 ttl_s: float = 2.0, lease_ms: int = 1500, drain_grace_s: float = 20.0) -> None:
+        self.server = server
+        self.runtime = server.runtime
+        self.store = ClusterStore(redis_url, ttl_s=ttl_s, lease_ms=lease_ms)
+        self.advertise = advertise
+        self.ws_advertise = ws_advertise
+        self.id = ""  # set at start, when the ports are known
+        self.every_blocks = every_blocks
+        self.delay_blocks = delay_blocks
+        self.heartbeat_s = heartbeat_s
+        self.drain_grace_s = drain_grace_s
+        self.started = time.time()
+        self.leases: dict[str, Lease] = {}
+        self._since: dict[str, float] = {}  # when a restored session arrived here
+        self._restoring: dict[str, int | None] = {}  # session -> the seq a client resumes at
+        self._outbox: dict[str, _Pending] = {}
+        self._new: list = []  # locally created sessions waiting for their lease
+        self._ended: list[str] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.draining = False
+
+    # ------------------------------------------------------------------- lifecycle
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        host = self.server.options.host
+        self.advertise = self.advertise or f"{host}:{self.server.grpc_port}"
+        self.ws_advertise = self.ws_advertise or f"{self.advertise.rpartition(':')[0]}:" \
+                                                 f"{self.server.ws_port}"
+        self.id = new_worker_id(self.advertise)
+        await asyncio.to_thread(self.store.ping)
+        self.runtime.listeners_hooks.append(self._listener_for)
+        self.runtime.missing_session_hooks.append(self._missing)
+        self.runtime.session_id_hook = routing.requested_id
+        await asyncio.to_thread(self.store.heartbeat, self._info())
+        self._thread = threading.Thread(target=self._run, name="cluster-io", daemon=True)
+        self._thread.start()
+        log.info("cluster worker %s joined %s", self.id, self.store.url)
+
+    async def stop(self) -> None:
+        """SIGTERM/SIGINT: drain (hand every session to a peer), then leave."""
+        if not self.draining:
+            try:
+                await self.drain()
+            except Exception:
+                log.exception("drain failed")
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            await asyncio.to_thread(self._thread.join, 5.0)
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(self.store.remove_worker, self.id)
+
+    def _info(self) -> WorkerInfo:
+        rt = self.runtime
+        return WorkerInfo(self.id, self.advertise, self.ws_advertise, os.getpid(),
+                          rt.config.default_engine, 0 if self.draining else rt.config.max_sessions,
+                          len(rt.sessions()), self.started)
+
+    # --------------------------------------------------------- the event loop's side
+    def _listener_for(self, session):
+        if session.id not in self.leases:  # created here (not restored): describe it now
+            first = self.capture(session)
+            with self._lock:
+                self._new.append((session.id, session.scene.source))
+                if first is not None:
+                    self._outbox[session.id] = first
+            self._wake.set()
+        return _DescriptorListener(self, session)
+
+    def capture(self, session) -> _Pending | None:
+        """The session's descriptor now (event loop, between engine calls)."""
+        try:
+            snapshot = self.runtime.engine(session.engine_name).snapshot(session.engine_state)
+        except (CadenzaError, NotImplementedError, AttributeError, TypeError):
+            return None  # an engine without snapshots: the session is not restorable
+        scene = session.scene
+        meta = {
+            "v": 1, "session_id": session.id, "scene": scene.name, "scene_file": scene.file,
+            "scene_hash": self.store_scene_hash(scene.source), "engine": session.engine_name,
+            "seed": session.seed, "seq": session.seq, "stream_time": session.stream_time,
+            "clock": clock_meta(session.clock), "inputs": dict(session.inputs),
+            "prompts": dict(session.override) if session.override else None,
+            "config": dict(session.config_override),
+            "state": "paused" if session.state == SessionState.PAUSED else "playing",
+            "written": time.time(), "worker": self.id,
+        }
+        return _Pending(session.seq, meta, snapshot)
+
+    @staticmethod
+    def store_scene_hash(source: str) -> str:
+        from .store import scene_hash
+
+        return scene_hash(source)
+
+    def queue_write(self, session_id: str, pending: _Pending) -> None:
+        with self._lock:
+            self._outbox[session_id] = pending
+        self._wake.set()
+
+    def ended(self, session_id: str, reason: str) -> None:
+        if reason in ("moved", "shutdown"):
+            return  # the descriptor stays for the peer that continues it
+        with self._lock:
+            self._ended.append(session_id)
+        self._wake.set()
+
+    def _missing(self, session_id: str, resume_from_seq: int | None = None) -> None:
+        """Runtime hook for an unknown session id: restore it here when it is ours to take."""
+        if self.draining:
+            raise Moved("this worker is draining; reconnect")
+        if session_id in self._restoring:
+            self._restoring[session_id] = resume_from_seq or self._restoring[session_id]
+            raise Moved(f"session {session_id} is being restored; retry")
+        found = self.store.descriptor(session_id)
+        if found is None:
+            return  # not a cluster session: NotFound
+        lease = self.store.claim(session_id, self.id) or self._steal_from_dead(session_id)
+        if lease is None:
+            holder = (self.store.holder(session_id) or "").rpartition(":")[0]
+            if holder and holder != self.id and holder in {w.id for w in self.store.workers()}:
+                # Alive elsewhere (the ring changed: a worker came back): ask it over.
+                self.store.request_handoff(holder, session_id)
+            self._restoring[session_id] = resume_from_seq
+            self._wake.set()
+            raise Moved(f"session {session_id} is being restored; retry")
+        meta, snapshot = found[:2]
+        if resume_from_seq is None or resume_from_seq <= int(meta["seq"]):
+            self._restore(lease, meta, snapshot)  # nothing to catch up: at once
+            return
+        self._restoring[session_id] = resume_from_seq
+        asyncio.get_running_loop().create_task(self._restore_async(lease, meta, snapshot))
+        raise Moved(f"session {session_id} is being restored; retry")
+
+    async def _restore_async(self, lease: Lease, meta: dict, snapshot: bytes) -> None:
+        """Restore, then run the engine ahead (off the loop) to the seq the client resumes
+        at: it heard up to there from the dead worker, so it never waits for those blocks
+        to be generated again in real time."""
+        sid = lease.session_id
+        try:
+            session = self._restore(lease, meta, snapshot, play=False)
+            behind = (self._restoring.get(sid) or 0) - session.seq
+            frames = self.runtime.loop_of(sid).frames
+            behind = min(behind, int(30 * session.sample_rate / frames))
+            if behind > 0:
+                state = await asyncio.to_thread(self._fast_forward, session, behind)
+                if state is not None:
+                    session.slot.engine_state = state
+                    session.seq += behind
+                    session.stream_time += behind * frames
+            if meta.get("state") != "paused" and session.state.live:
+                self.runtime.control(sid, "play")
+            log.info("session %s continues at seq %d", sid, session.seq)
+        except CadenzaError as exc:  # closed or moved on meanwhile
+            log.info("session %s not continued here: %s", sid, exc)
+        except Exception:
+            log.exception("could not restore session %s", sid)
+        finally:
+            self._restoring.pop(sid, None)
+
+    def _fast_forward(self, session, blocks: int):
+        """The engine state ``blocks`` blocks on, with the session's current blend (worker
+        thread; the session is paused, so the loop does not touch it)."""
+        try:
+            loop = self.runtime.loop_of(session.id)
+            blend = session.next_blend()
+            style = loop.styles.mix(blend.weights, blend.prompts)[None, :]
+            state = session.engine_state
+            for _ in range(blocks):
+                state = loop.engine.generate([state], style, [blend.knobs], loop.frames).states[0]
+            return state
+        except Exception:
+            log.exception("fast-forward of session %s failed; it replays from its snapshot",
+                          session.id)
+            return None
+
+    def _steal_from_dead(self, session_id: str) -> Lease | None:
+        """The lease, when its holder's gRPC port refuses connections (the process is
+        gone: kill -9, OOM). A paused or unreachable holder is not stolen from: its lease
+        runs out instead."""
+        token = self.store.holder(session_id)
+        if not token:
+            return None
+        address = token.rpartition(":")[0].partition("#")[0]
+        host, _, port = address.rpartition(":")
+        try:
+            socket.create_connection((host, int(port)), timeout=0.2).close()
+            return None  # alive (or at least accepting)
+        except ConnectionRefusedError:
+            return self.store.steal(session_id, self.id, token)
+        except (OSError, ValueError):
+            return None
+
+    def _restore(self, lease: Lease, meta: dict, snapshot: bytes, play: bool = True):
+        sid = lease.session_id
+        try:
+            yaml = self.store.scene(meta["scene_hash"])
+            if yaml is None:
+                raise ValueError("scene missing from the store")
+            scene = compile_scene(yaml, meta.get("scene_file") or "<cluster>", check_files=False)
+            engine = self.runtime.engine(meta["engine"])
+            state = engine.restore(snapshot)
+            self.leases[sid] = lease
+            self._since[sid] = time.monotonic()
+            session = self.runtime.create_session(
+                scene=scene, engine=meta["engine"], seed=meta["seed"], paused=True,
+                session_id=sid, engine_state=state)
+        except Exception:
+            self.leases.pop(sid, None)
+            self.store.release(lease)
+            log.exception("could not restore session %s", sid)
+            raise
+        session.seq, session.stream_time = int(meta["seq"]), int(meta["stream_time"])
+        with contextlib.suppress(CadenzaError):
+            session.update_state(meta.get("inputs") or {})
+        if meta.get("prompts"):
+            with contextlib.suppress(CadenzaError):
+                session.set_prompts(meta["prompts"])
+        if meta.get("config"):
+            with contextlib.suppress(CadenzaError, AttributeError):
+                session.set_config(meta["config"])
+        if play and meta.get("state") != "paused":
+            self.runtime.control(sid, "play")
+        log.info("session %s restored at seq %d (gen %d, was on %s)", sid, session.seq,
+                 lease.gen, meta.get("worker"))
+        return session
+
+    def _fenced(self, session_id: str) -> None:
+        """Another worker took the session over: stop playing it here (event loop)."""
+        self.leases.pop(session_id, None)
+        self.close_moved(session_id, "taken over by another worker")
+
+    def close_moved(self, session_id: str, why: str) -> None:
+        from ..server import Subscription
+
+        try:
+            session = self.runtime.get(session_id)
+        except CadenzaError:
+            return
+        for listener in list(session.listeners):
+            if isinstance(listener, Subscription):
+                listener.close("dropped", Moved(why))
+        with contextlib.suppress(CadenzaError):
+            self.runtime.close(session_id, reason="moved")
+
+    # -------------------------------------------------------------------- draining
+    async def drain(self) -> None:
+        """Hand every session to a peer: stop admitting, fail health so Envoy routes
+        around us, then per session pause, write the final descriptor, release the lease
+        and end its streams with "moved"."""
+        self.draining = True
+        self.runtime.config.max_sessions = 0
+        with contextlib.suppress(Exception):
+            await self.server.grpc.health.enter_graceful_shutdown()
+        await asyncio.to_thread(self.store.heartbeat, self._info())
+        await asyncio.sleep(self.heartbeat_s * 3)  # Envoy's health checks see NOT_SERVING
+        deadline = time.monotonic() + self.drain_grace_s
+        for session in list(self.runtime.sessions()):
+            if time.monotonic() > deadline:
+                break
+            await self._hand_off(session)
+
+    async def _hand_off(self, session) -> None:
+        sid = session.id
+        was_paused = session.state == SessionState.PAUSED
+        with contextlib.suppress(CadenzaError):
+            if not was_paused:
+                self.runtime.control(sid, "pause")
+        for _ in range(100):  # the block in flight lands; queued chunks reach the client
+            if session.in_flight == 0 and self._backlog(session) == 0:
+                break
+            await asyncio.sleep(0.01)
+        pending = self.capture(session)
+        lease = self.leases.get(sid)
+        if pending is not None and lease is not None:
+            if not was_paused:
+                pending.meta["state"] = "playing"
+            try:
+                await asyncio.to_thread(self.store.write, lease, pending.meta, pending.snapshot)
+                await asyncio.to_thread(self.store.release, lease)
+            except Exception:
+                log.exception("drain: could not hand off session %s", sid)
+        self.leases.pop(sid, None)
+        self.close_moved(sid, "worker draining; reconnect")
+
+    def _hand_off_soon(self, session_id: str) -> None:
+        with contextlib.suppress(CadenzaError):
+            session = self.runtime.get(session_id)
+            asyncio.get_running_loop().create_task(self._hand_off(session))
+
+    def _backlog(self, session) -> int:
+        from ..server import Subscription
+
+        return sum(s.backlog for s in session.listeners if isinstance(s, Subscription))
+
+    # --------------------------------------------------------------- the I/O thread
+    def _run(self) -> None:
+        next_beat = 0.0
+        while not self._stop.is_set():
+            self._wake.wait(self.heartbeat_s / 2)
+            self._wake.clear()
+            try:
+                self._io_once()
+                if time.monotonic() >= next_beat:
+                    next_beat = time.monotonic() + self.heartbeat_s
+                    self.store.heartbeat(self._info())
+                    self._renew_all()
+                    self._claim_restoring()
+                    for sid in self.store.handoffs(self.id):
+                        # Settled here for a while only: two workers that both think the
+                        # ring gives them a session must not pass it back and forth.
+                        if sid in self.leases and time.monotonic() - self._since.get(sid, 0) > 1.0:
+                            self._call(self._hand_off_soon, sid)
+            except Exception:
+                log.exception("cluster I/O failed; retrying")
+                time.sleep(0.2)
+
+    def _io_once(self) -> None:
+        with self._lock:
+            new, self._new = self._new, []
+            outbox, self._outbox = self._outbox, {}
+            ended, self._ended = self._ended, []
+        for sid, source in new:
+            self.store.put_scene(source)
+            lease = self.store.claim(sid, self.id)
+            if lease is not None:
+                self.leases[sid] = lease
+        for sid, pending in outbox.items():
+            lease = self.leases.get(sid)
+            if lease is None:
+                continue
+            try:
+                self.store.write(lease, pending.meta, pending.snapshot)
+            except Fenced:
+                self._call(self._fenced, sid)
+        for sid in ended:
+            lease = self.leases.pop(sid, None)
+            if lease is not None:
+                self.store.drop(lease)
+
+    def _renew_all(self) -> None:
+        for sid, lease in list(self.leases.items()):
+            try:
+                self.store.renew(lease)
+            except Fenced:
+                self._call(self._fenced, sid)
+
+    def _claim_restoring(self) -> None:
+        for sid in list(self._restoring):
+            lease = self.store.claim(sid, self.id)
+            if lease is None:
+                continue
+            found = self.store.descriptor(sid)
+            if found is None:
+                self.store.release(lease)
+                self._restoring.pop(sid, None)
+                continue
+            self._call(self._restore_claimed, lease, found[0], found[1])
+
+    def _restore_claimed(self, lease: Lease, meta: dict, snapshot: bytes) -> None:
+        asyncio.get_running_loop().create_task(self._restore_async(lease, meta, snapshot))
+
+    def _call(self, fn, *args) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(fn, *args)

