@@ -50,6 +50,17 @@ def test_reconnects_and_resumes_in_node(node, cutter):
     assert cutter.proxy.cuts == 1
 
 
+def test_token_by_header_and_by_query_in_node(node):
+    from cadenza.runtime.serve import ServeOptions
+    from cadenza.runtime.testing import ServerThread
+
+    token = "s3 cr/et"  # needs percent-encoding in the query
+    with ServerThread(ServeOptions(grpc_port=0, ws_port=0, token=token)) as secured:
+        passed, failed, skipped, output = run_node_tests(
+            node, ["token.test.js"], {"CADENZA_TOKEN_WS_URL": secured.ws_url, "CADENZA_TOKEN": token})
+    assert (passed, failed, skipped) == (3, 0, 0), output
+
+
 def test_type_declarations_compile(node):
     """index.d.ts and a usage file that exercises it pass `tsc --strict --noEmit`."""
     tsc = SDK / "node_modules" / "typescript" / "bin" / "tsc"
