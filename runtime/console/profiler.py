@@ -186,6 +186,8 @@ class Profiler:
         return log
 
     def close(self) -> None:
+        if self._attach in self.runtime.listeners_hooks:
+            self.runtime.listeners_hooks.remove(self._attach)
         for recorder in self.recordings.values():
             recorder.close(recorder.start)
         shutil.rmtree(self.recordings_dir, ignore_errors=True)

@@ -115,8 +115,9 @@ class ConsoleServer:
                                       server_header="cadenza")
         except OSError as exc:  # a busy port: one clear line, not a traceback
             raise CadenzaError(f"cannot serve the console on {self.host}:{self.port}: "
-                               f"{exc.strerror or exc}; choose another --console-port "
-                               f"(0: no console)") from exc
+                               f"{exc.strerror or exc}; choose another port (cadenza serve "
+                               f"--console-port, 0: no console; installations: "
+                               f"outputs.serve.console_port)") from exc
         if self.port == 0:
             self.port = self.server.sockets[0].getsockname()[1]
         log.debug("console at %s", self.url)

@@ -142,6 +142,6 @@ def test_a_busy_console_port_is_one_clear_error():
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        with pytest.raises(CadenzaError, match="choose another --console-port"), \
+        with pytest.raises(CadenzaError, match="--console-port, 0: no console"), \
                 ServerThread(ServeOptions(grpc_port=0, ws_port=0, console_port=port)):
             pass
