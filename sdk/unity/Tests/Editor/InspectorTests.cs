@@ -10,9 +10,17 @@ namespace Cadenza.Tests.Editor
 {
     public sealed class InspectorTests
     {
-        static CadenzaMusic NewMusic()
+        GameObject go;
+
+        [TearDown]
+        public void DestroyTheObject()
         {
-            var go = new GameObject("Music");
+            if (go != null) Object.DestroyImmediate(go);  // edit-mode tests leave nothing in the scene
+        }
+
+        CadenzaMusic NewMusic()
+        {
+            go = new GameObject("Music");
             go.SetActive(false);  // no OnEnable: the component does not connect
             var music = go.AddComponent<CadenzaMusic>();
             music.playOnEnable = false;

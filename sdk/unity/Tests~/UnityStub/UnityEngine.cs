@@ -16,6 +16,7 @@ namespace UnityEngine
         public string name { get; set; }
 
         public static void Destroy(Object obj) { }
+        public static void DestroyImmediate(Object obj) { }
 
         public static implicit operator bool(Object exists)
         {
