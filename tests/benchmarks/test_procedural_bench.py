@@ -20,6 +20,12 @@ PROMPTS = {
     "orchestral": "orchestral epic strings choir",
     "techno": "techno",
     "metal": "fast aggressive metal drums",
+    # the vocabulary issue's new families (modal voices miss the cache most)
+    "brass": "heroic brass fanfare, big band, fast",
+    "bells": "gamelan bells, marimba and glockenspiel, energetic",
+    "celtic": "celtic fiddle and bodhran tavern jig, harp",
+    "raga": "indian sitar tabla raga, tanpura drone",
+    "organ": "gospel choir and hammond organ, woodwinds, brushes",
 }
 BLOCKS = 200  # 10 s of audio per round
 

@@ -209,7 +209,8 @@ MORE_RELATED: dict[str, tuple[str, ...]] = {
 }
 
 MORE_ALIASES: dict[str, str] = {
-    "floaty": "floating", "singing bowls": "singing bowl",
+    "floaty": "floating", "singing bowls": "singing bowl", "hand drums": "percussion ensemble",
+    "hand percussion": "percussion ensemble", "frame drums": "frame drum",
     "swelling": "swells", "picking": "plucked", "build": "building",
     "builds": "building", "amen break": "breakbeat", "surf": "surf rock",
     "thriller": "suspenseful", "mallet percussion": "marimba", "drum rolls": "rolls",

@@ -4,13 +4,15 @@ Built once at import from `terms_music` and `terms_words` (bases resolved: a ter
 value for a dimension is the mean of its bases' values, then its own dims on top), and
 checked: every dimension name exists, no term is defined twice, aliases point at terms.
 `markdown()` renders the table documented in docs/scenes.md ("Vocabulary"); run
-``python -m cadenza.runtime.engines.procedural.vocabulary --markdown`` to regenerate it.
+``python -m cadenza.runtime.engines.procedural.vocabulary --update docs/scenes.md`` to
+regenerate it (``--markdown`` prints it).
 Read-only after import; safe to share between threads.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
 from . import style
@@ -25,6 +27,7 @@ from .terms_more import (
     MORE_TECHNIQUES,
 )
 from .terms_music import ENSEMBLES, GENRES, INSTRUMENTS, Spec
+from .terms_places import PLACES
 from .terms_words import MOODS, PRODUCTION, SCENES, TECHNIQUES, TEMPO
 from .terms_words import RELATED as _RELATED
 
@@ -88,7 +91,7 @@ ALIASES: dict[str, str] = {
     "tune": "melody",
     **MORE_ALIASES,
 }
-RELATED: dict[str, tuple[str, ...]] = {**_RELATED, **MORE_RELATED}
+RELATED: dict[str, tuple[str, ...]] = {**_RELATED, **MORE_RELATED, **PLACES}
 
 # Words that carry no musical meaning here; they are recognised, not unknown: function
 # words, intensifiers and negations, and the generic nouns for "a piece of music".
@@ -217,11 +220,33 @@ def markdown() -> str:
     return "\n".join(lines)
 
 
+_SECTION = re.compile(r"(<!-- vocabulary:start[^>]*-->\n)(.*)(<!-- vocabulary:end -->)", re.S)
+
+
+def update_docs(path: str) -> bool:
+    """Rewrite the generated section of ``path`` (between the vocabulary markers only);
+    returns whether it changed."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    match = _SECTION.search(text)
+    if match is None:
+        raise ValueError(f"{path}: no <!-- vocabulary:start --> ... end --> section")
+    new = text[: match.start(2)] + markdown() + text[match.end(2):]
+    if new != text:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(new)
+    return new != text
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--markdown", action="store_true", help="print the docs table")
+    parser.add_argument("--update", metavar="DOC", help="regenerate the section in DOC "
+                                                         "(docs/scenes.md)")
     args = parser.parse_args(argv)
-    if args.markdown:
+    if args.update:
+        print(f"{args.update}: {'updated' if update_docs(args.update) else 'up to date'}")
+    elif args.markdown:
         sys.stdout.write(markdown())
     else:
         for cat, title in CATEGORIES:

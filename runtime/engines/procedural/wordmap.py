@@ -4,10 +4,12 @@
 dropped ("boss-fight", "bossfight", "lo fi"). `map_word` maps one word the vocabulary
 does not hold, in order: a related word (curated: "dragon" -> epic + fantasy); an
 inflected or derived form (plurals, -y/-ic/-al/-ish/-ness/-er/-est/-ly/-ing/-ed/-like,
-"drumless" = no drums); a compound ("synth-driven", "jazz-hop"); a near spelling
-(difflib, ratio >= 0.86, words of six letters or more). Hand-written because no offline
-word-relation source installs from PyPI with its data (WordNet packages and static
-embeddings download their data at run time). Read-only tables; thread-safe; cached.
+"drumless" = no drums; the base with -al/-y/-ic added: "mystic"); a compound
+("synth-driven", "jazz-hop"); a near spelling (difflib, ratio >= 0.86, six letters or
+more). Hand-written because no offline word-relation source installs from PyPI with its
+data inside (`wn` and NLTK's WordNet download their data at run time, model2vec its model
+from the Hugging Face hub; lemminflect/simplemma only lemmatise). Read-only tables;
+thread-safe; cached.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ def _known(word: str) -> tuple[str, ...]:
 
 
 def _stems(word: str) -> list[str]:
-    out = []
+    out = [word + ending for ending in ("al", "y", "ic")]  # mystic -> mystical, glass -> glassy
     for suffix, replacements in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             stem = word[: -len(suffix)]
