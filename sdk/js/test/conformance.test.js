@@ -34,6 +34,7 @@ test("conformance: create, state, prompts, config, trigger, beats, pause/play, s
     await until(() => r.blends.some((b) => b.blend.length === 1 && b.blend[0].text === "dark techno"), 8000,
       "the direct prompt in the blend");
     await client.setPrompts({});
+    await sleep(1000);
 
     // config: a live bpm moves the beat clock; clearing hands the tempo back to the scene
     const sceneBpm = r.frames.at(-1)[3].bpm;
