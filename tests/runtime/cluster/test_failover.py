@@ -191,3 +191,31 @@ def test_a_rolling_restart_loses_no_session(cluster, redis_server):
         assert set(owners(store)) == {s.id for s in sessions}
         for s in sessions:
             s.close()
+
+
+def test_cluster_up_serves_through_envoy(redis_server):
+    """`cadenza cluster up` prints one line naming Envoy's addresses; SIGTERM stops it all."""
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    from cadenza.runtime.cluster.redis_server import free_port
+
+    grpc_port, ws_port = free_port(), free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cadenza.runtime.cli", "cluster", "up", "--workers", "2",
+         "--redis", redis_server.url, "--grpc-port", str(grpc_port), "--ws-port", str(ws_port)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert re.search(rf"gRPC 127\.0\.0\.1:{grpc_port}, WebSocket "
+                         rf"ws://127\.0\.0\.1:{ws_port}/v1/stream", line), line
+        with Client(f"127.0.0.1:{grpc_port}") as client:
+            session = client.create_session("minimal")
+            assert session.info().session_id == session.id
+            session.close()
+        assert len(ClusterStore(redis_server.url).workers()) >= 2
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
