@@ -98,3 +98,25 @@ outputs:
     assert (broker.username, broker.password, broker.tls_insecure) == ("gallery", "s3cret", True)
     assert "s3cret" not in repr(config)
     assert config.device.device == 2 and config.device.margin_s == 0.1
+
+
+def test_console_port_volume_fallback_and_their_errors(tmp_path):
+    path = write_installation(tmp_path, """
+volume: -6 dB
+outputs:
+  serve: {grpc_port: 0, ws_port: 0, console_port: 9090}
+  device: {name: "USB Audio", fallback: [default, 3]}
+""")
+    config = load_config(path)
+    assert config.serve.console_port == 9090
+    assert abs(config.volume - 0.501) < 0.001
+    assert config.device.fallback == (None, 3)
+    off = load_config(write_installation(tmp_path, "outputs:\n  serve: {console_port: false}\n"))
+    assert off.serve.console_port is None
+    assert load_config(write_installation(tmp_path, "outputs:\n  serve: true\n")).serve.console_port == 8080
+    bad = write_installation(tmp_path, "volume: loud\noutputs:\n  serve: {console_port: 70000}\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(bad)
+    report = err.value.report()
+    assert f"{bad}:5 volume: expected a gain in [0, 2]" in report
+    assert "outputs.serve.console_port: expected a whole number in [0, 65535]" in report

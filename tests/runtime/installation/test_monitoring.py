@@ -22,7 +22,7 @@ sources:
     port: {port}
     inputs: {{/room/visitors: visitors}}
 outputs:
-  serve: {{grpc_port: 0, ws_port: 0}}
+  serve: {{grpc_port: 0, ws_port: 0, console_port: 0}}
 """))
     with InstallationThread(config) as running:
         inst = running.installation
