@@ -194,10 +194,15 @@ def test_render_renders_the_whole_timeline_by_default(tmp_path):
 
 def test_devices_without_a_sound_card_is_one_line():
     result = cadenza("devices")
-    if result.returncode == 0:
-        assert ":" in result.stdout                          # a machine with outputs
+    if result.returncode == 0:                               # a machine with outputs
+        assert ":" in result.stdout
+        tone = cadenza("devices", "--test-tone", "--seconds", "0.3")
+        assert tone.returncode == 0, tone.stderr
+        assert "playing a 440 Hz tone on" in tone.stdout
     else:
         one_clear_line(result, "cadenza devices:")
+    missing = cadenza("devices", "--test-tone", "no such card 4321", "--seconds", "0.1")
+    one_clear_line(missing, "cadenza devices:")
 
 
 def test_blend_csv_has_inputs_knobs_and_stingers_and_render_prints_stingers(tmp_path):
