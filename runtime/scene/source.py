@@ -112,6 +112,11 @@ def parse_yaml(text: str, limits: SceneLimits = DEFAULT_LIMITS) -> Source:
         raise YamlSyntaxError(f"YAML error: {exc}", None) from None
     except RecursionError:  # not reachable within the limits; never an INTERNAL error
         raise YamlSyntaxError("YAML error: the document is nested too deeply", None) from None
+    except (ValueError, OverflowError) as exc:
+        # PyYAML's scanner lets a few of these through, e.g. chr() of an escape such as
+        # "\U7fffffff" beyond Unicode. Found by the fuzzing campaign (benchmarks/fuzz.py).
+        line = loader.line + 1 if loader is not None else None
+        raise YamlSyntaxError(f"YAML error: cannot read this document ({exc})", line) from None
     finally:
         if loader is not None:
             loader.dispose()

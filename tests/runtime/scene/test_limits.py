@@ -78,6 +78,8 @@ HOSTILE = {
                         "longer than 128"),
     "too many prompts": ("scene: x\nprompts:\n" + "".join(f"  p{i}: calm\n" for i in range(65))
                          + "mix: {p0: 1}\n", 2, "more than 64 prompts"),
+    "escape beyond Unicode (found by fuzzing)": ('scene: "\\U7fffffff"\n', 1,
+                                                 "cannot read this document"),
     "64 MB scene": ("scene: x\n# " + "x" * (64 << 20) + "\n", None, "over the limit"),
     "quoted enter condition": (BASE.replace("WEIGHT", "1")
                                + "transitions:\n  enter \"biome == 'cave'\": 6s\n", 12,
