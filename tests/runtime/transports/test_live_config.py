@@ -144,3 +144,36 @@ def test_websocket_config_message(server):
         assert error["field"] == "config.bpm"
         ack = ask({"type": "config", "config": {"mute_drums": None}, "id": 9})
         assert ack["config"] == {}
+
+
+def test_config_on_the_grpc_stream_is_acked_with_the_override(server, client):
+    import grpc
+
+    from cadenza.v1 import runtime_pb2 as pb
+    from cadenza.v1 import runtime_pb2_grpc as pb_grpc
+
+    session = client.create_session("minimal", paused=True)
+    with grpc.insecure_channel(server.grpc_address) as channel:
+        messages = [
+            pb.ClientMessage(attach=pb.Attach(session_id=session.id)),
+            pb.ClientMessage(request_id=1, config=pb.GenerationConfigUpdate(
+                config=pb.GenerationConfig(bpm=100, scale=pb.F_MAJOR_D_MINOR,
+                                           mode=pb.QUALITY))),
+            pb.ClientMessage(request_id=2, config=pb.GenerationConfigUpdate(
+                config=pb.GenerationConfig(top_k=0))),
+            pb.ClientMessage(request_id=3, config=pb.GenerationConfigUpdate(clear=["mode"])),
+        ]
+        call = pb_grpc.RuntimeStub(channel).Stream(iter(messages), timeout=10)
+        acks = {}
+        for message in call:
+            if message.WhichOneof("message") == "ack":
+                acks[message.ack.request_id] = message.ack
+                if len(acks) == 3:
+                    break
+        call.cancel()
+    assert acks[1].ok and acks[1].config.bpm == 100 and acks[1].config.scale == pb.F_MAJOR_D_MINOR
+    assert list(acks[1].unsupported) == ["mode"]
+    assert not acks[2].ok and acks[2].code == "INVALID_ARGUMENT" and acks[2].field == "config.top_k"
+    assert acks[3].ok and not acks[3].config.HasField("mode") and list(acks[3].unsupported) == []
+    assert session.info().config == {"bpm": 100.0, "scale": "F_MAJOR_D_MINOR"}
+    session.close()
