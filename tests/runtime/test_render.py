@@ -220,3 +220,14 @@ def load_scene_text(text: str):
     from cadenza.runtime.scene import compile_scene
 
     return compile_scene(text)
+
+
+def test_a_mix_weight_summing_a_thousand_terms_renders_full_length(tmp_path, engine):
+    """It passed `scene check` and crashed render with RecursionError (issue 15)."""
+    text = ("scene: sum\ninputs:\n  x: {type: number, min: 0, max: 1, default: 0.5}\n"
+            "prompts: {calm: calm piano, dark: dark drones}\n"
+            "mix:\n  calm: \"" + " + ".join(["x"] * 1000) + "\"\n  dark: 1\n")
+    out = tmp_path / "sum.wav"
+    result = render(load_scene_text(text), engine, out, 1.0)
+    assert soundfile.info(str(out)).frames == result.frames == RATE
+    assert result.blends[-1].weights["calm"] == pytest.approx(500 / 501, abs=1e-3)
