@@ -133,7 +133,10 @@ class Compiler:
         self.pos = 0
         self.depth = 0
         self.strings = []
-        result = self._expr()
+        try:
+            result = self._expr()
+        except RecursionError:  # only when called already deep in the stack
+            raise ExprError("expression nested too deeply", 1) from None
         if self._peek().kind != "end":
             tok = self._peek()
             raise ExprError(f"unexpected {tok.text!r} after the end of the expression", tok.column)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+MAX_DEPTH = 64  # the most either depth limit may be set to
+
 
 @dataclass(frozen=True)
 class SceneLimits:
@@ -31,6 +33,11 @@ class SceneLimits:
         for name, value in self.__dict__.items():
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"scene limit {name} must be a positive whole number")
+        # Parsing recurses once per level (a handful of frames each): keep far from
+        # Python's recursion limit whatever a server configures.
+        for name, most in (("max_yaml_depth", MAX_DEPTH), ("max_expr_depth", MAX_DEPTH)):
+            if getattr(self, name) > most:
+                raise ValueError(f"scene limit {name} is at most {most}")
 
 
 DEFAULT_LIMITS = SceneLimits()
