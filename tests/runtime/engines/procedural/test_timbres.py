@@ -3,10 +3,10 @@
 Each family is rendered as a solo line ("solo <instrument>", so the lead plays alone)
 and compared with the neutral "solo" on the same seed: the melody is the same, only the
 timbre changes, so the measure isolates the family. Measures (stated per family):
-brass: spectral centroid up (saw-rich, formant); woodwind: harmonicity down (breath
-noise); bell: harmonicity down (inharmonic partials); plucked and mallet: onset rate up
-(struck partials decay and re-articulate); organ: sounding time up (drawbars hold, no
-decay); hand percussion: onset rate up.
+brass: spectral centroid up (saw-rich, formant) and attack time up; woodwind:
+harmonicity down (breath noise) and attack time up; bell: harmonicity down (inharmonic
+partials); plucked and mallet: onset rate up (struck partials decay and re-articulate);
+organ: sounding time up (drawbars hold, no decay); hand percussion: onset rate up.
 """
 
 from __future__ import annotations
@@ -68,6 +68,28 @@ def high_band_db(x: np.ndarray, cutoff: float = 5000.0) -> float:
     return float(10 * np.log10(np.mean(high**2) / np.mean(m**2)))
 
 
+def attack_ms(x: np.ndarray) -> float:
+    """Median attack time of separated notes: from the envelope (1 ms RMS) leaving
+    silence (10 % of its 95th percentile) to reaching 90 % of its peak within 120 ms."""
+    m = analysis.mono(x)
+    n = len(m) // 48
+    env = np.sqrt((m[: n * 48].reshape(n, 48) ** 2).mean(axis=1))
+    ref = np.percentile(env, 95)
+    quiet = env < 0.1 * ref
+    times, i = [], 1
+    while i < n - 120:
+        if quiet[i - 1] and not quiet[i]:
+            window = env[i:i + 120]
+            k = int(np.argmax(window))
+            if window[k] > 0.3 * ref:
+                times.append(int(np.argmax(window >= 0.9 * window[k])))
+            i += k + 1
+        else:
+            i += 1
+    assert len(times) >= 5, "too few separated notes to measure"
+    return float(np.median(times))
+
+
 @pytest.fixture(scope="module")
 def solo(engine):
     return render_prompt(engine, "solo", SECONDS)
@@ -76,6 +98,14 @@ def solo(engine):
 def test_brass_is_brighter(engine, solo):
     brass = render_prompt(engine, "solo trumpet", SECONDS)
     assert analysis.spectral_centroid(brass, RATE) > 1.4 * analysis.spectral_centroid(solo, RATE)
+
+
+@pytest.mark.parametrize("prompt,longer", [("solo trumpet, staccato", 4.0),
+                                           ("solo flute, staccato", 3.0)])
+def test_brass_and_woodwinds_speak_slowly(engine, prompt, longer):
+    """Attack time on staccato lines (the notes are separated, so each rise is seen)."""
+    neutral = attack_ms(render_prompt(engine, "solo staccato", 16.0))
+    assert attack_ms(render_prompt(engine, prompt, 16.0)) > longer * neutral
 
 
 @pytest.mark.parametrize("prompt,drop", [("solo flute", 0.02), ("solo bells", 0.15)])
