@@ -117,6 +117,8 @@ MORE_MOODS: dict[str, Spec] = {
     "liquid": t("smooth", pad=0.8),
     "harmonious": t(tension=0.2, mode=0.8, pad=0.8),
     "mid": t(energy=0.5),
+    "full": t(energy=0.75, pad=0.9),
+    "layered": t("dense", pad=0.9),
 }
 
 MORE_SCENES: dict[str, Spec] = {
@@ -209,6 +211,7 @@ MORE_RELATED: dict[str, tuple[str, ...]] = {
 }
 
 MORE_ALIASES: dict[str, str] = {
+    "layers": "layered", "layer": "layered", "accents": "marcato", "accented": "marcato",
     "floaty": "floating", "singing bowls": "singing bowl", "hand drums": "percussion ensemble",
     "hand percussion": "percussion ensemble", "frame drums": "frame drum",
     "swelling": "swells", "picking": "plucked", "build": "building",

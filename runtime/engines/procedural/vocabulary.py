@@ -96,23 +96,23 @@ RELATED: dict[str, tuple[str, ...]] = {**_RELATED, **MORE_RELATED, **PLACES}
 # Words that carry no musical meaning here; they are recognised, not unknown: function
 # words, intensifiers and negations, and the generic nouns for "a piece of music".
 FILLER = frozenset("""
-& a about accents across after against all almost along also among an and any are area
-around arranged arrangement as at background bands barely be before behind between bgm bit
-blend both but by captures capturing composed composition conveying conveys cover creates
-creating down during each edit either element elements every evokes evoking extremely feat
-featuring feel feeling feels few filled for four from ft full game gameplay games genre
-genres has have having her highly hint hint-of hints hints-of his in inside instrument
-instrumentation instruments into is it its itself just kind kind-of kinds layer layered
-layers less level like little loop looping loops lot lots made make makes many maybe mildly
-mix moment moments mood more most mostly music musical my nearly neither no non not of off
-on one or ost our out outside over part perhaps piece pieces played player players playing
-plays plus pretty produced production quite rather really record recorded recording
-reminiscent remix scene score section sequence set sets setting slightly so some someone
-something somewhat song songs sort sort-of sound sounding sounds soundtrack stage style
-styled suggesting suggests super take texture textures that the their them theme themes then
-these this those three through to tone tones touch touches toward towards track tunes two
-type ultra under until up upon use used uses using version very very-very vibe vibes way
-ways we when where which while who with within without yet you your zone
+& a about across after against all almost along also among an and any are area around
+arranged arrangement as at background bands barely be before behind between bgm bit blend
+both but by captures capturing composed composition conveying conveys cover creates creating
+down during each edit either element elements every evokes evoking extremely feat featuring
+feel feeling feels few filled for four from ft game gameplay games genre genres has have
+having her highly hint hint-of hints hints-of his in inside instrument instrumentation
+instruments into is it its itself just kind kind-of kinds less level like little loop
+looping loops lot lots made make makes many maybe mildly mix moment moments mood more most
+mostly music musical my nearly neither no non not of off on one or ost our out outside over
+part perhaps piece pieces played player players playing plays plus pretty produced
+production quite rather really record recorded recording reminiscent remix scene score
+section sequence set sets setting slightly so some someone something somewhat song songs
+sort sort-of sound sounding sounds soundtrack stage style styled suggesting suggests super
+take texture textures that the their them theme themes then these this those three through
+to tone tones touch touches toward towards track tunes two type ultra under until up upon
+use used uses using version very very-very vibe vibes way ways we when where which while who
+with within without yet you your zone
 """.split())  # noqa: SIM905 (a word list reads better so)
 
 INTENSIFIERS: dict[str, float] = {
