@@ -14,7 +14,7 @@ from .session.chunk import Chunk, SessionEvent
 from .session.clock import ManualClock
 from .threads import ServiceThread
 
-__all__ = ["CollectingListener", "DelayedEngine", "FlakyEngine", "ManualClock", "ServerThread", "TcpProxy",
+__all__ = ["BucketCostEngine", "CollectingListener", "DelayedEngine", "FlakyEngine", "ManualClock", "ServerThread", "TcpProxy",
            "render_prompt"]
 
 
@@ -250,3 +250,52 @@ class DelayedEngine:
         out = self.inner.generate([s for _, s in states], np.stack(heard), knobs, frames)
         return EngineOutput(out.pcm, [(key, s) for (key, _), s in zip(states, out.states,
                                                                       strict=True)])
+
+
+class BucketCostEngine:
+    """Wraps a real engine to cost like an accelerator: every call takes ``call_s``
+    seconds of ``clock`` (a ManualClock, advanced inside ``generate``) whatever its rows,
+    at the smallest of ``buckets`` holding every open session (as MRT2's persistent batch
+    does). For testing the scheduler's batching and deadlines on a CPU, in simulated time.
+    ``stalls`` (clock time → extra seconds) makes the first call after each time that long."""
+
+    def __init__(self, inner, clock, call_s: float, buckets: Sequence[int] = (1, 2, 4, 8, 16),
+                 stalls: dict[float, float] | None = None) -> None:
+        self.inner, self.clock, self.call_s = inner, clock, call_s
+        self.buckets = tuple(buckets)
+        self.stalls = dict(stalls or {})
+        self.open = 0
+        self.calls: list[int] = []  # rows per call
+
+    @property
+    def info(self) -> EngineInfo:
+        return self.inner.info
+
+    def embed(self, prompt: Prompt) -> StyleEmbedding:
+        return self.inner.embed(prompt)
+
+    def neutral_style(self) -> np.ndarray:
+        return self.inner.neutral_style()
+
+    def init_state(self, seed: int):
+        self.open += 1
+        return self.inner.init_state(seed)
+
+    def release(self, state) -> None:
+        self.open -= 1
+
+    def bucket_for(self, rows: int) -> int:
+        need = max(rows, self.open, 1)
+        return next((b for b in self.buckets if b >= need), self.buckets[-1])
+
+    def generate(self, states, styles, knobs: Sequence[Knobs], frames: int,
+                 changes=None) -> EngineOutput:
+        self.calls.append(len(states))
+        extra = 0.0
+        for at in sorted(self.stalls):
+            if self.clock.now() >= at:
+                extra += self.stalls.pop(at)
+        self.clock.advance(self.call_s + extra)
+        out = self.inner.generate(states, styles, knobs, frames,
+                                  **({"changes": changes} if changes else {}))
+        return EngineOutput(out.pcm, out.states, bucket=self.bucket_for(len(states)))

@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 import math
 import secrets
-import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -241,9 +240,12 @@ class GenerationLoop:
         ahead = self.lookahead_s * self.rate
         due: list[tuple[float, Session]] = []  # (audio left before the listener runs dry, s)
         if now is None:
-            due = [(ahead, s) for s in playing]
+            due = [(ahead, s) for s in playing if self._ready(s)]
         else:
+            # A call is due once someone's audio runs short of the lookahead by the time
+            # the call would end; then everyone with room for one more block joins it.
             horizon = self.horizon(len(playing)) * self.rate
+            trigger, room = ahead + horizon, ahead + horizon + self.frames
             for session in playing:
                 if session.slot.pacing.time is None:  # not heard yet: no deadline so far
                     due.append((0.0, session))
@@ -252,9 +254,11 @@ class GenerationLoop:
                 if session.stream_time < heard - self.frames and session.seq > 0:
                     self._underrun(session, heard, now)
                     heard = self.playhead(session, now)
-                if session.stream_time < heard + ahead + horizon:
+                if session.stream_time < heard + room:
                     due.append((session.stream_time - heard, session))
-        due = [(slack, s) for slack, s in due if self._ready(s)]
+            due = [(slack, s) for slack, s in due if self._ready(s)]
+            if not any(slack < trigger for slack, _ in due):
+                due = []
         due.sort(key=lambda item: item[0])
         n = min(self.engine.info.max_batch, len(due))
         if now is not None:
@@ -425,7 +429,7 @@ class GenerationLoop:
         return result
 
     def _call(self, requests: list[BlockRequest], frames: int, result: StepResult) -> None:
-        started = time.perf_counter()
+        started = self.clock.now()
         result.calls += 1
         try:
             states = [r.session.slot.engine_state for r in requests]
@@ -445,7 +449,7 @@ class GenerationLoop:
             self._call(requests[:half], frames, result)
             self._call(requests[half:], frames, result)
             return
-        elapsed = time.perf_counter() - started
+        elapsed = self.clock.now() - started
         bucket = output.bucket or self.bucket_for(len(requests))
         self.cost.observe(bucket, len(requests), elapsed)
         stats = self.stats

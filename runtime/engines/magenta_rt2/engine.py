@@ -348,8 +348,8 @@ class MagentaRT2Engine:
             leaves = [np.asarray(leaf[state.slot]) for leaf in jax.tree.leaves(self._arrays.state)]
         else:
             leaves = []  # nothing generated yet: the stream starts from the key
-        for i, leaf in enumerate(leaves):
-            arrays[f"leaf{i}"] = leaf
+        for i, leaf in enumerate(leaves):  # raw bytes: bfloat16 has no .npy dtype
+            arrays[f"leaf{i}"] = np.frombuffer(np.ascontiguousarray(leaf).tobytes(), np.uint8)
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
         return SNAPSHOT_MAGIC + buffer.getvalue()
@@ -361,13 +361,21 @@ class MagentaRT2Engine:
             with np.load(io.BytesIO(bytes(data[len(SNAPSHOT_MAGIC):])), allow_pickle=False) as z:
                 seed, frames = (int(v) for v in z["meta"])
                 key = np.asarray(z["key"], np.uint32)
-                leaves = [z[f"leaf{i}"] for i in range(len(z.files) - 2)]
+                raw = [z[f"leaf{i}"] for i in range(len(z.files) - 2)]
         except Exception as exc:
             raise ValueError(f"corrupt magenta-rt2 snapshot ({type(exc).__name__})") from None
         template = jax.tree.leaves(self.program.init1)
-        if leaves and [(leaf.shape, leaf.dtype) for leaf in leaves] != [
-                (t.shape[1:], t.dtype) for t in template]:
-            raise ValueError("the snapshot is of another model or configuration")
+        leaves = []
+        if raw:
+            if len(raw) != len(template):
+                raise ValueError("the snapshot is of another model or configuration")
+            for data_, t in zip(raw, template, strict=True):
+                dtype, shape = np.dtype(t.dtype), t.shape[1:]
+                if data_.dtype != np.uint8 or data_.size != dtype.itemsize * int(np.prod(shape)):
+                    raise ValueError("the snapshot is of another model or configuration")
+                leaves.append(np.frombuffer(data_.tobytes(), dtype).reshape(shape))
+        if key.shape != (2,):
+            raise ValueError("corrupt magenta-rt2 snapshot (key)")
         return MRT2Session(seed=seed, key=key, frames=frames, restored=leaves or None)
 
     def _write_state_rows(self, arrays: SlotArrays, rows: dict[int, list[np.ndarray]]) -> SlotArrays:

@@ -27,6 +27,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import magenta_rt  # noqa: F401  (first: it activates the vendored sequence_layers)
 import numpy as np
 import sequence_layers.jax as sl
 from magenta_rt.config import NUM_RESERVED_TOKENS
@@ -88,18 +89,33 @@ class BatchProgram:
 
     ``frames`` is K, the frames each ``step`` call generates (a ``lax.scan``). Thread
     safety: the engine calls everything from its one generation thread.
+
+    Two levers change how a call is computed, not what it computes (measured in
+    ``benchmarks/mrt2.py``, tested in tests/runtime/engines/magenta_rt2/test_program.py):
+
+    * ``select_once``: inactive rows are restored from the call's input state once, after
+      the K frames, instead of after every frame (tokens and audio of active rows
+      bit-identical; an inactive row's output of that call is garbage, as before);
+    * ``codec_block``: the LM is scanned frame by frame and the codec (codes →
+      SpectroStream → int16) decodes the K frames' tokens in one call (tokens
+      bit-identical; int16 audio within ±1 LSB of frame-by-frame decoding).
     """
 
-    def __init__(self, arch: Arch, sampler, params, frames: int, donate: bool = True) -> None:
+    def __init__(self, arch: Arch, sampler, params, frames: int, donate: bool = True,
+                 select_once: bool = True, codec_block: bool = True) -> None:
         self.arch = arch
         self.sampler = sampler
         self.params = params
         self.frames = frames
         self.donate = donate
+        self.select_once = select_once
+        self.codec_block = codec_block
         self.channels = arch.num_inputs
         self.stats = ProgramStats()
         self._compiled: dict[int, Compiled] = {}
         self._resizers: dict[tuple[int, int], Any] = {}
+        self._row_reader: Any = None
+        self._row_writer: Any = None
         self._lock = threading.Lock()
         spec = jax.ShapeDtypeStruct([self.channels], jnp.int32)
         def init(p):
@@ -122,19 +138,42 @@ class BatchProgram:
         held = cond.at[:, notes].set(jnp.where(cond[:, notes] == 2, 1, cond[:, notes]))
         constants = {"temperature": temperature, "top_k": top_k}
 
-        def body(carry, index):
+        def keep(new, old):  # inactive rows keep their state bit for bit
+            return jax.tree.map(lambda n, o: jnp.where(_rows(active, n), n, o), new, old)
+
+        def frame_input(index):
             # An onset (2) sounds on the block's first frame; the note is held after.
             raw = jnp.where(index == 0, cond, held)
-            x = sl.Sequence.from_values((raw + COND_OFFSET)[:, None, :])
-            out, new, _ = sampler.apply(params, x, carry, constants=constants, training=False,
-                                        method=sampler.step_with_emits)
-            new = jax.tree.map(lambda n, o: jnp.where(_rows(active, n), n, o), new, carry)
+            return sl.Sequence.from_values((raw + COND_OFFSET)[:, None, :])
+
+        batch = cond.shape[0]
+        if self.codec_block:
+            # The LM frame by frame, then the codec once over the K frames' tokens.
+            def lm(carry, index):
+                out, new, _ = sampler.apply(params, frame_input(index), carry, constants=constants,
+                                            training=False, method=_lm_step)
+                if not self.select_once:
+                    new = keep(new, carry)
+                return new, out.values[:, 0]
+
+            lm_state, tokens = jax.lax.scan(lm, state[0], jnp.arange(self.frames))
+            tokens = jnp.moveaxis(tokens, 0, 1)  # [B, K, Q]
+            out, codec_state = sampler.apply(params, sl.Sequence.from_values(tokens), state[1:],
+                                             training=False, method=_codec_step)
+            new = (lm_state, *codec_state)
+            pcm = out.values.reshape(batch, -1, out.values.shape[-1])  # [B, K*1920, 2]
+            return pcm, tokens, keep(new, state)
+
+        def body(carry, index):
+            out, new, _ = sampler.apply(params, frame_input(index), carry, constants=constants,
+                                        training=False, method=sampler.step_with_emits)
+            if not self.select_once:
+                new = keep(new, carry)
             return new, (out.values, tokens_of(new))
 
-        state, (pcm, tokens) = jax.lax.scan(body, state, jnp.arange(self.frames))
-        batch = cond.shape[0]
+        new, (pcm, tokens) = jax.lax.scan(body, state, jnp.arange(self.frames))
         pcm = jnp.moveaxis(pcm, 0, 1).reshape(batch, -1, pcm.shape[-1])  # [B, K*1920, 2]
-        return pcm, jnp.moveaxis(tokens, 0, 1), state
+        return pcm, jnp.moveaxis(tokens, 0, 1), keep(new, state) if self.select_once else new
 
     def _write_fn(self, state, cond, temperature, top_k, index, rows_cond, rows_temperature,
                   rows_top_k, reset, keys):
@@ -167,6 +206,9 @@ class BatchProgram:
             a.top_k, jax.ShapeDtypeStruct((size,), jnp.bool_))
 
     def compiled(self, size: int) -> Compiled:
+        found = self._compiled.get(size)  # lock-free when built: a compile of another
+        if found is not None:  # bucket on a background thread never stalls a live step
+            return found
         with self._lock:
             found = self._compiled.get(size)
             if found is not None:
@@ -226,12 +268,56 @@ class BatchProgram:
                                        arrays.top_k, index, cond, temperature, top_k, reset, keys)
         return SlotArrays(size, state, c, t, k)
 
+    def read_row(self, arrays: SlotArrays, slot: int) -> dict:
+        """One slot's device data on the host (numpy): ``state`` (the sampler state pytree
+        of that row; every leaf keeps a batch dimension of 1), ``cond``, ``temperature``,
+        ``top_k`` (likewise ``[1, ...]``). With
+        ``write_state_row`` this snapshots and restores a session exactly within one model
+        (the row's RNG key and step counter are part of ``state``)."""
+        take = self._row_reader
+        if take is None:
+            take = self._row_reader = jax.jit(lambda tree, i: jax.tree.map(
+                lambda a: jax.lax.dynamic_slice_in_dim(a, i, 1), tree))
+        row = take((arrays.state, arrays.cond, arrays.temperature, arrays.top_k), np.int32(slot))
+        state, cond, temperature, top_k = jax.device_get(row)
+        return {"state": state, "cond": cond, "temperature": temperature, "top_k": top_k}
+
+    def write_state_row(self, arrays: SlotArrays, slot: int, row: dict) -> SlotArrays:
+        """``arrays`` with slot ``slot`` set to ``row`` (as ``read_row`` returns it); the
+        other rows are unchanged. ``arrays`` is donated when the program donates."""
+        put = self._row_writer
+        if put is None:
+            def put_fn(tree, i, value):
+                return jax.tree.map(lambda a, v: jax.lax.dynamic_update_slice_in_dim(
+                    a, jnp.asarray(v, a.dtype), i, 0), tree, value)
+
+            put = self._row_writer = jax.jit(put_fn, donate_argnums=(0,) if self.donate else ())
+        value = (row["state"], row["cond"], row["temperature"], row["top_k"])
+        state, cond, temperature, top_k = put(
+            (arrays.state, arrays.cond, arrays.temperature, arrays.top_k), np.int32(slot), value)
+        return SlotArrays(arrays.size, state, cond, temperature, top_k)
+
     def step(self, arrays: SlotArrays, active: np.ndarray) -> tuple[jax.Array, jax.Array, SlotArrays]:
         program = self.compiled(arrays.size)
         pcm, tokens, state = program.step(self.params, arrays.state, arrays.cond,
                                           arrays.temperature, arrays.top_k, active)
         return pcm, tokens, SlotArrays(arrays.size, state, arrays.cond, arrays.temperature,
                                        arrays.top_k)
+
+
+def _lm_step(sampler, x, state, *, constants, training):
+    """The official sampler's first layer (the depthformer's sampling step) alone."""
+    return sampler.layers[0].step_with_emits(x, state, constants=constants, training=training)
+
+
+def _codec_step(sampler, tokens, states, *, training):
+    """The official sampler's remaining layers (codes → SpectroStream → int16) over a block
+    of frames: ``tokens`` ``[B, K, Q]``, ``states`` the layers' states after the first."""
+    x, new = tokens, []
+    for layer, state in zip(sampler.layers[1:], states, strict=True):
+        x, state, _ = layer.step_with_emits(x, state, training=training)
+        new.append(state)
+    return x, tuple(new)
 
 
 def _broadcast_rows(init1, size):
