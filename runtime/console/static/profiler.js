@@ -22,6 +22,15 @@ function panel(title, id) {
 
 const fmt = (v) => (v <= FLOOR_DB ? "−∞" : v.toFixed(1));
 
+// A canvas's 2D context sized to its box; resized only when the box changes (resizing
+// reallocates the bitmap and forces layout: not ten times a second).
+function fit(canvas, fallbackH) {
+  const w = canvas.clientWidth || 400, h = canvas.clientHeight || fallbackH;
+  if (canvas.width !== w) canvas.width = w;
+  if (canvas.height !== h) canvas.height = h;
+  return [canvas.getContext("2d"), w, h];
+}
+
 // ------------------------------------------------------------------------- meters
 export function metersPanel(ctx) {
   const box = panel("Meters", "panel-meters");
@@ -54,8 +63,7 @@ export function metersPanel(ctx) {
   const bins = new Uint8Array(meters.analyser.frequencyBinCount);
   ctx.levels = meters.last;
   const draw = () => {
-    const w = (wave.width = wave.clientWidth || 400), h = (wave.height = wave.clientHeight || 90);
-    const g = wave.getContext("2d");
+    const [g, w, h] = fit(wave, 90);
     g.clearRect(0, 0, w, h);
     g.fillStyle = "#4e9af1";
     if (spectrum) {
@@ -255,8 +263,7 @@ export function profilingPanel(ctx) {
   const points = []; // [rtf, underruns delta, buffer_s]
   let lastUnderruns = null;
   const draw = () => {
-    const w = (canvas.width = canvas.clientWidth || 400), h = (canvas.height = canvas.clientHeight || 90);
-    const g = canvas.getContext("2d");
+    const [g, w, h] = fit(canvas, 90);
     g.clearRect(0, 0, w, h);
     const top = Math.max(2, ...points.map((p) => p[0]));
     const step = w / 120;
