@@ -40,6 +40,7 @@ class StyleEmbedding:
 
     vector: np.ndarray
     unknown_words: tuple[str, ...] = ()
+    mapped: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (word, terms it became) pairs
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,8 @@ class ProceduralEngine:
     def embed(self, prompt: Prompt) -> StyleEmbedding:
         if prompt.text is not None:
             parsed = lexicon.parse(prompt.text)
-            return StyleEmbedding(parsed.vector, parsed.unknown_words)
+            return StyleEmbedding(parsed.vector, parsed.unknown_words,
+                                  tuple(parsed.mapped.items()))
         wave, rate = soundfile.read(prompt.audio, dtype="float32", always_2d=True)
         return StyleEmbedding(_style_from_audio(wave, rate))
 
