@@ -119,3 +119,11 @@ def test_cadenza_prompt_text(capsys):
     assert cli.main(["prompt", "celtic tavern, zwonk"]) == 0
     out = capsys.readouterr().out
     assert "terms:    celtic, tavern" in out and "unknown:  zwonk" in out
+
+
+def test_the_engine_reports_mapped_and_unknown_words(engine):
+    from cadenza.runtime.engines.base import Prompt
+
+    embedded = engine.embed(Prompt(text="jazzy zwonk"))
+    assert embedded.unknown_words == ("zwonk",)
+    assert embedded.mapped == (("jazzy", ("jazz",)),)
