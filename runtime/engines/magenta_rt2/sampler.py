@@ -22,6 +22,7 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
+import magenta_rt  # noqa: F401  (first: it activates the vendored sequence_layers)
 import sequence_layers.jax as sl
 from magenta_rt.jax import depthformer
 from magenta_rt.jax import system as official
