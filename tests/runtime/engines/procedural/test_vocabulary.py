@@ -127,3 +127,9 @@ def test_the_engine_reports_mapped_and_unknown_words(engine):
     embedded = engine.embed(Prompt(text="jazzy zwonk"))
     assert embedded.unknown_words == ("zwonk",)
     assert embedded.mapped == (("jazzy", ("jazz",)),)
+
+
+def test_every_genre_states_a_playable_tempo_range_holding_its_tempo():
+    lo_band, hi_band = style.LO[style.INDEX["tempo"]], style.HI[style.INDEX["tempo"]]
+    for genre, (lo, hi) in vocabulary.TEMPO_RANGES.items():
+        assert lo_band <= lo <= vocabulary.TERMS[genre]["tempo"] <= hi <= hi_band, genre
