@@ -119,7 +119,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_devices)
 
     p = sub.add_parser("run", help="run an installation from one config file (sensors, "
-                                   "sound card, recording; restarts and reloads by itself)")
+                                   "sound card, recording; restarts and reloads by itself)",
+                       epilog="examples:\n  cadenza run samples/installation/installation.yaml\n"
+                              "  cadenza run gallery.yaml --check        # validate, print, exit\n"
+                              "  cadenza run gallery.yaml --log-format json")
     p.add_argument("config", help="installation YAML (see docs/installations.md)")
     p.add_argument("--log-format", choices=["text", "json"],
                    help="override the file's log.format (json: one object per line)")
@@ -129,8 +132,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("service", help="systemd integration for installations")
     service_sub = p.add_subparsers(dest="service_command", required=True)
-    s = service_sub.add_parser("install", help="write a systemd unit that runs "
-                                               "`cadenza run CONFIG` with restart and watchdog")
+    s = service_sub.add_parser("install", help="write a hardened systemd unit that runs "
+                                               "`cadenza run CONFIG` with restart and watchdog",
+                               epilog="examples:\n  sudo cadenza service install gallery.yaml"
+                                      "            # User=cadenza\n"
+                                      "  cadenza service install gallery.yaml --print | less\n"
+                                      "  cadenza service install gallery.yaml --user   "
+                                      "# PipeWire/PulseAudio")
     s.add_argument("config", help="installation YAML")
     s.add_argument("--user", action="store_true",
                    help="a user unit (~/.config/systemd/user) instead of a system unit")
