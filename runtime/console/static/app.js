@@ -57,6 +57,7 @@ function sessionsPage(root, api, config) {
   const empty = el("p", "muted", "No sessions. Create one above.");
   const side = el("a", "button-link", "Side by side");
   side.id = "side-by-side";
+  side.href = "#/compare/";
   side.title = "the ticked sessions (or all) next to each other: meters and event logs";
   side.addEventListener("click", (e) => {
     e.preventDefault();
