@@ -242,7 +242,7 @@ def main() -> int:
     args = parser.parse_args()
     rng = random.Random(args.seed)
     grpc_cases = int(args.cases * args.grpc_share)
-    per_target = (args.cases - grpc_cases) // len(TARGETS)
+    per_target = -(-(args.cases - grpc_cases) // len(TARGETS))  # at least --cases in all
     started = time.perf_counter()
     results = {}
     print(f"{'surface':<18}{'cases':>9}{'ok':>9}{'refused':>9}{'crashes':>9}{'hangs':>7}"
