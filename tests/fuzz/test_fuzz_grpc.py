@@ -128,3 +128,71 @@ def test_malformed_protobuf_bytes_are_never_internal_or_unknown(server):
         run()
     finally:
         channel.close()
+
+
+def _rss_mb() -> float:
+    from pathlib import Path
+
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def test_every_hostile_scene_over_grpc_while_a_bystander_streams(server, stub):
+    """Issue 15's cases end to end: a precise status with the field, within 2 s, the
+    server (this process) under 300 MB of growth, and no underrun for a live stream."""
+    import threading
+
+    from cadenza.sdk import Client
+
+    from ..runtime.scene.test_limits import HOSTILE
+
+    client = Client(server.grpc_address)
+    bystander = client.create_session(scene="minimal")
+    stop = threading.Event()
+    seqs: list[int] = []
+
+    def listen() -> None:
+        for chunk in bystander.stream(seconds=120):
+            seqs.append(chunk.seq)
+            if stop.is_set():
+                break
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    time.sleep(1.5)  # past the lookahead burst
+    underruns = client.get_session(bystander.id).underruns
+    before = _rss_mb()
+    answers = []
+    for name, (text, _line, _message) in sorted(HOSTILE.items()):
+        if len(text) > 4 << 20:
+            continue  # over gRPC's default 4 MB message limit: the channel refuses it
+        for method, request in (
+                ("ValidateScene", pb.ValidateSceneRequest(scene_yaml=text, filename="h.yaml")),
+                ("CreateSession", pb.CreateSessionRequest(scene_yaml=text, paused=True))):
+            reply, code, elapsed = _call(stub, method, request)
+            answers.append((name, method, reply, code, elapsed))
+    for method, request in (
+            ("CreateSession", pb.CreateSessionRequest(scene="s" * 300)),
+            ("CreateSession", pb.CreateSessionRequest(scene="minimal", record=True)),
+            ("CreateSession", pb.CreateSessionRequest(scene_yaml="scene: x\n#" + "x" * 300_000))):
+        reply, code, elapsed = _call(stub, method, request)
+        answers.append((request.scene[:10] or "big", method, reply, code, elapsed))
+    growth = _rss_mb() - before
+    late = client.get_session(bystander.id).underruns - underruns
+    stop.set()
+    listener.join(10)
+    bystander.close()
+    for name, method, reply, code, elapsed in answers:
+        assert elapsed < 2.0, f"{name} {method}: {elapsed:.2f} s"
+        if method == "ValidateScene":
+            assert code == grpc.StatusCode.OK and reply.issues, name
+            assert reply.issues[0].line or "over the limit" in reply.issues[0].message, name
+        else:
+            assert code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND,
+                            grpc.StatusCode.RESOURCE_EXHAUSTED,
+                            grpc.StatusCode.FAILED_PRECONDITION), (name, code)
+    assert late == 0
+    assert growth < 300
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
