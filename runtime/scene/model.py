@@ -38,7 +38,10 @@ class Input:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise InvalidArgument(
                     f"input {name!r} is a number, got {_describe(value)}", field=name)
-            number = float(value)
+            try:
+                number = float(value)
+            except OverflowError:  # an integer beyond any float (e.g. 400 JSON digits)
+                number = math.inf if value > 0 else -math.inf
             if not math.isfinite(number):
                 raise InvalidArgument(f"input {name!r} must be finite, got {number}", field=name)
             if not self.min <= number <= self.max:

@@ -84,3 +84,13 @@ def test_session_emits_the_warning_as_an_event():
     assert len(warnings) == 4
     assert all(e.detail["severity"] == "warning" for e in warnings)
     assert session.state.live
+
+
+@pytest.mark.parametrize("value", [10**400, -(10**400), float("nan"), float("inf")])
+def test_pushed_non_finite_or_huge_values_are_refused_with_the_field(value):
+    from cadenza.runtime.errors import InvalidArgument
+
+    scene = compile_scene(SCENE)
+    with pytest.raises(InvalidArgument) as caught:
+        scene.validate_update({"x": value})
+    assert caught.value.field == "x" and "must be finite" in str(caught.value)
