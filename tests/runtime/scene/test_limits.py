@@ -178,3 +178,18 @@ def test_a_huge_scene_file_is_refused_before_it_is_read(tmp_path):
     with pytest.raises(SceneError, match="over the limit"):
         load_scene(path)
     assert time.perf_counter() - started < 0.5
+
+
+def test_scene_check_of_a_billion_laughs_file_is_one_error_line(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "lol.yaml"
+    path.write_text(laughs())
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "cadenza.runtime.cli", "scene", "check",
+                             str(path)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert f"{path}:" in result.stdout and "expands to more than 20000 values" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+    assert time.perf_counter() - started < 30  # mostly interpreter start-up on a busy VM
