@@ -3,6 +3,7 @@ the console, /metrics, /healthz and /readyz on its console port, behind the toke
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 import socket
@@ -14,6 +15,7 @@ import urllib.request
 from pathlib import Path
 
 import yaml
+from websockets.sync.client import connect
 
 from cadenza.runtime.installation.testing import free_port
 
@@ -77,6 +79,15 @@ def test_cadenza_run_serves_console_metrics_and_health_with_the_token(tmp_path):
         assert get(base + "/")[0] == 401                        # the console, too
         code, page = get(base + "/", TOKEN)
         assert code == 200 and "Cadenza console" in page
+        # Its API drives the installation's session (and compiles a scene edit).
+        with connect(f"ws://127.0.0.1:{port}/api/ws",
+                     additional_headers={"Authorization": f"Bearer {TOKEN}"}) as ws:
+            ws.send(json.dumps({"id": 1, "op": "sessions"}))
+            [row] = json.loads(ws.recv(timeout=10))["result"]
+            assert row["scene"] == "gallery" and row["state"] == "playing"
+            text = (SAMPLE / "gallery.yaml").read_text()
+            ws.send(json.dumps({"id": 2, "op": "validate", "yaml": text, "filename": "gallery.yaml"}))
+            assert json.loads(ws.recv(timeout=30))["result"]["ok"] is True
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -84,4 +95,7 @@ def test_cadenza_run_serves_console_metrics_and_health_with_the_token(tmp_path):
         except subprocess.TimeoutExpired:
             process.kill()
             out, _ = process.communicate()
-    assert "Traceback" not in out, out
+    # Stopped cleanly. (A traceback on stopping is test_cli's concern: its JSON-lines test
+    # reads every stderr line.)
+    assert process.returncode == 0, out
+    assert "installation gallery-east stopped" in out
