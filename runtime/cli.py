@@ -133,6 +133,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                            lookahead_s=args.lookahead, max_sessions=args.max_sessions,
                            idle_timeout_s=args.idle_timeout,
                            record_dir=Path(args.record) if args.record else None,
+                           asset_dir=Path(args.assets) if args.assets else None,
                            metrics_per_session=args.metrics_per_session)
     _engine_model(args)
     engine = create_engine(args.engine)  # fail now, with one clear line, if it cannot run here
@@ -310,6 +311,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="close sessions nobody has streamed for this many seconds")
     p.add_argument("--record", metavar="DIR",
                    help="write a recording of every session into DIR (see cadenza replay)")
+    p.add_argument("--assets", metavar="DIR",
+                   help="the only folder audio files named by clients' inline scenes may come "
+                        "from (default: none, such scenes may not name audio files)")
     p.add_argument("--console-port", type=int, default=8080,
                    help="port of the web console, /metrics, /healthz and /readyz (0: no console)")
     p.add_argument("--metrics-per-session", action="store_true",

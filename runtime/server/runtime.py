@@ -161,9 +161,7 @@ class Runtime:
 
     async def _warm_compile(self) -> None:
         """Start a compile worker now, so the first client scene does not wait for it."""
-        with contextlib.suppress(CadenzaError):
-            await check_off_loop(CompileJob("scene: warm\nprompts: {a: x}\nmix: {a: 1}\n"),
-                                 self.compile_pool)
+        await self.compile_pool.warm()
 
     async def stop(self) -> None:
         for session_id in list(self._entries):
