@@ -175,7 +175,7 @@ def test_every_flag_has_help_defaults_and_every_command_a_description():
     assert not missing, missing
     serve = " ".join(cadenza("serve", "--help").stdout.split())   # unwrapped
     assert "Serve sessions over gRPC and WebSocket" in serve
-    for text in ("gRPC port", "(default: 50051)", "(default: 8765)", "(default: 256)",
+    for text in ("gRPC port", "(default: 50051)", "(default: 8765)", "(default: auto)",
                  "examples:", "cadenza serve --host 0.0.0.0 --token-file"):
         assert text in serve, text
     render = " ".join(cadenza("render", "--help").stdout.split())
