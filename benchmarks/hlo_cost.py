@@ -319,9 +319,10 @@ def _fusion_bytes(module: Module, fused: str, operand_bytes: list[int], result: 
 
 
 def coverage(op_list: list[Op], xla_bytes: float) -> float:
-    """This accounting's total over XLA's ``bytes accessed`` (1.0 = the per-op sum
-    reproduces XLA's total)."""
-    return sum(o.bytes for o in op_list) / xla_bytes if xla_bytes else 0.0
+    """This accounting with every loop body counted once (as ``cost_analysis`` counts
+    it) over XLA's ``bytes accessed``: 1.0 = the per-op sum reproduces XLA's total
+    (measured 0.98-0.99 on mrt2_small, 1.00 on tiny)."""
+    return sum(o.bytes / o.times for o in op_list) / xla_bytes if xla_bytes else 0.0
 
 
 def summarise(op_list: list[Op], batch: int, top: int = 10, frames: int = 1) -> dict:

@@ -1,30 +1,37 @@
-"""MRT2 serving benchmark: what one batched step costs, and how many real-time sessions
-one GPU should hold. Never run in CI.
+"""MRT2 serving benchmark: what one batched call costs, where its bytes go, and how many
+real-time sessions one GPU should hold. Never run in CI.
 
-CPU mode (any machine; the default): lower the batched step (one 40 ms frame) of the real
-mrt2_small / mrt2_base from abstract shapes (nothing allocated), compile it, and read
-XLA's ``cost_analysis()``: FLOPs and bytes per frame per session for each batch size,
-for each efficiency lever applied cumulatively:
+CPU mode (any machine; the default): lower the engine's batched call (K = ``--frames``
+frames, a ``lax.scan``) of the real mrt2_small / mrt2_base from abstract shapes (nothing
+allocated), compile it, and account its FLOPs and bytes per frame per session from the
+optimized HLO (``hlo_cost.py``: per op, loop bodies × trip count; checked against XLA's
+``cost_analysis()``), for each efficiency lever applied cumulatively:
 
-  official     the official sampler as shipped (fp32 weights, 12,294 logits + full sort)
-  +bf16-lm     LM kernels pre-cast to bf16 at load
-  +valid       only the 1,024 valid logits per RVQ level (still a sort)
-  +top_k       lax.top_k instead of the sort
-  +donate      state buffers donated (peak memory; FLOPs/bytes unchanged)
-  +bf16-codec  SpectroStream decoding in bf16
+  official       the official sampler as shipped (fp32 weights, 12,294 logits + full sort)
+  +bf16-lm       LM kernels pre-cast to bf16 at load
+  +valid         only the 1,024 valid logits per RVQ level (still a sort)
+  +top_k         lax.top_k instead of the sort
+  +donate        state buffers donated (peak memory; FLOPs/bytes unchanged)
+  +bf16-codec    SpectroStream decoding in bf16
+  +select-once   inactive rows restored once per call, not per frame
+  +codec-block   the codec decodes the K frames of a call at once (the default: ``BEST``)
+  no-donate      the default without donation
 
-and from them the roofline prediction of real-time sessions per H100 (method of
-shared/notes/mrt2-physics.md): the largest batch whose step fits in 40 ms at 3.35 TB/s and
-989 TFLOP/s bf16 (494.5 TF32 while the codec is fp32), capped by 80 GB of memory.
+and from them the roofline prediction of real-time sessions per H100 / H200 (method of
+shared/notes/mrt2-physics.md) and the largest bucket that fits 80 / 141 GB.
 
     python benchmarks/mrt2.py --models mrt2_small mrt2_base --json mrt2.json
+    python benchmarks/mrt2.py --breakdown --variants +bf16-codec +codec-block   # per op
+    python benchmarks/mrt2.py --throughput                    # tiny, B = 16, before/after
     python benchmarks/mrt2.py --fidelity --tolerance          # bf16 codec SNR, buckets
-    python benchmarks/mrt2.py --gpu --json gpu.json           # on a GPU machine
+    benchmarks/gpu_run.sh 480                                 # on a GPU machine
+    python benchmarks/mrt2.py --gpu --smoke --json smoke.json # that run on the CPU, tiny
 
-GPU mode: random weights at real size on the device; the official batch-1 loop (a jitted
-``step_with_emits`` driven per frame from Python, as ``MagentaRT2System.generate`` does)
-against ours at B = 1, 16, 64, 256, 1024: aggregate frames/s, per-session real-time
-factor, p99 block latency, compile time, GPU memory.
+GPU mode (``--gpu [--budget-s S]``): stages in order of value, each writing the JSON before
+the next starts (``Stages``): random weights; the official batch-1 loop (a jitted
+``step_with_emits`` driven per frame from Python, as ``MagentaRT2System.generate`` does),
+cold and warm; ours at each B (aggregate frames/s, per-session real-time factor, p99 block
+latency, compile time, GPU memory); then the per-op breakdown on the device.
 """
 
 from __future__ import annotations
