@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import socket
@@ -96,7 +97,7 @@ class ClusterWorker:
     """Plugs into a `serve.Server` as one of its extras (start/stop)."""
 
     def __init__(self, server, redis_url: str, advertise: str = "", ws_advertise: str = "",
-                 every_blocks: int = 20, delay_blocks: int = 4, heartbeat_s: float = 0.3,
+                 every_blocks: int = 40, delay_blocks: int = 10, heartbeat_s: float = 0.3,
                  ttl_s: float = 2.0, lease_ms: int = 1500, drain_grace_s: float = 20.0) -> None:
         self.server = server
         self.runtime = server.runtime
@@ -111,6 +112,7 @@ class ClusterWorker:
         self.started = time.time()
         self.leases: dict[str, Lease] = {}
         self._since: dict[str, float] = {}  # when a restored session arrived here
+        self._wanted: set[str] = set()  # sessions peers asked for (I/O thread only)
         self._restoring: dict[str, int | None] = {}  # session -> the seq a client resumes at
         self._outbox: dict[str, _Pending] = {}
         self._new: list = []  # locally created sessions waiting for their lease
@@ -195,6 +197,14 @@ class ClusterWorker:
 
         return scene_hash(source)
 
+    def _describe_now(self, session, state: str | None) -> None:
+        """Write the descriptor as it stands (a restored session: owner and seq now);
+        ``state``: the lifecycle state it is about to resume ("playing" or "paused")."""
+        pending = self.capture(session)
+        if pending is not None:
+            pending.meta["state"] = state or "playing"
+            self.queue_write(session.id, pending)
+
     def queue_write(self, session_id: str, pending: _Pending) -> None:
         with self._lock:
             self._outbox[session_id] = pending
@@ -250,6 +260,7 @@ class ClusterWorker:
                     session.slot.engine_state = state
                     session.seq += behind
                     session.stream_time += behind * frames
+                    self._describe_now(session, meta.get("state"))
             if meta.get("state") != "paused" and session.state.live:
                 self.runtime.control(sid, "play")
             log.info("session %s continues at seq %d", sid, session.seq)
@@ -321,6 +332,7 @@ class ClusterWorker:
         if meta.get("config"):
             with contextlib.suppress(CadenzaError, AttributeError):
                 session.set_config(meta["config"])
+        self._describe_now(session, meta.get("state"))
         if play and meta.get("state") != "paused":
             self.runtime.control(sid, "play")
         log.info("session %s restored at seq %d (gen %d, was on %s)", sid, session.seq,
@@ -351,7 +363,7 @@ class ClusterWorker:
         around us, then per session pause, write the final descriptor, release the lease
         and end its streams with "moved"."""
         self.draining = True
-        self.runtime.config.max_sessions = 0
+        self.runtime.config = dataclasses.replace(self.runtime.config, max_sessions=0)
         with contextlib.suppress(Exception):
             await self.server.grpc.health.enter_graceful_shutdown()
         await asyncio.to_thread(self.store.heartbeat, self._info())
@@ -408,10 +420,14 @@ class ClusterWorker:
                     self.store.heartbeat(self._info())
                     self._renew_all()
                     self._claim_restoring()
-                    for sid in self.store.handoffs(self.id):
+                    self._wanted.update(self.store.handoffs(self.id))
+                    for sid in list(self._wanted):
+                        if sid not in self.leases:
+                            self._wanted.discard(sid)
                         # Settled here for a while only: two workers that both think the
                         # ring gives them a session must not pass it back and forth.
-                        if sid in self.leases and time.monotonic() - self._since.get(sid, 0) > 1.0:
+                        elif time.monotonic() - self._since.get(sid, 0) > 1.0:
+                            self._wanted.discard(sid)
                             self._call(self._hand_off_soon, sid)
             except Exception:
                 log.exception("cluster I/O failed; retrying")
