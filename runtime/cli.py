@@ -41,6 +41,18 @@ def _issue(file: str, message: str):
 
 
 # ----------------------------------------------------------------------------- commands
+def _max_sessions(text: str) -> int | None:
+    if text == "auto":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("give 'auto' or a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
 def _engine_model(args: argparse.Namespace) -> None:
     """``--model`` (e.g. mrt2_small) becomes the engine's ``model`` option; serve's MRT2
     flags (codec, frames per call, buckets to precompile) its other options."""
@@ -55,7 +67,7 @@ def _engine_model(args: argparse.Namespace) -> None:
         else:
             precompile = tuple(int(v) for v in str(precompile).split(",") if v.strip())
         configure_engine(args.engine, codec=args.codec, frames_per_call=args.frames_per_call,
-                         precompile=precompile, max_sessions=args.max_sessions)
+                         precompile=precompile, max_sessions=args.max_sessions or 64)
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -130,13 +142,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if scenes_dir and not scenes_dir.is_dir():
         raise SystemExit(f"cadenza: scenes folder {scenes_dir} does not exist")
     config = RuntimeConfig(default_engine=args.engine, scenes_dir=scenes_dir,
-                           lookahead_s=args.lookahead, max_sessions=args.max_sessions,
+                           lookahead_s=args.lookahead, max_sessions=args.max_sessions or 1024,
+                           admission=not args.no_admission,
                            idle_timeout_s=args.idle_timeout,
                            record_dir=Path(args.record) if args.record else None,
                            asset_dir=Path(args.assets) if args.assets else None,
                            metrics_per_session=args.metrics_per_session)
     _engine_model(args)
     engine = create_engine(args.engine)  # fail now, with one clear line, if it cannot run here
+    if args.chaos:  # a testing aid: injected engine faults (docs/when-the-model-is-late.md)
+        from .engines.chaos import serve_chaos
+
+        engine = serve_chaos(engine, args.chaos, args.host, force=args.chaos_force)
     options = ServeOptions(host=args.host, grpc_port=args.grpc_port, ws_port=args.ws_port,
                            token=token, runtime=config, console_port=args.console_port or None,
                            engines={args.engine: engine},
@@ -305,8 +322,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tls-key", help="PEM private key (with --tls-cert)")
     p.add_argument("--lookahead", type=float, default=0.5,
                    help="seconds of audio generated ahead of real time")
-    p.add_argument("--max-sessions", type=int, default=256,
-                   help="refuse new sessions beyond this many (RESOURCE_EXHAUSTED)")
+    p.add_argument("--max-sessions", default="auto", type=_max_sessions,
+                   help="'auto': admit sessions while the engine's measured capacity holds them "
+                        "in real time (RESOURCE_EXHAUSTED with a retry hint beyond); a number "
+                        "also caps them")
+    p.add_argument("--no-admission", action="store_true",
+                   help="admit sessions up to --max-sessions even beyond the measured capacity "
+                        "(for capacity benchmarks)")
     p.add_argument("--idle-timeout", type=float, default=60.0,
                    help="close sessions nobody has streamed for this many seconds")
     p.add_argument("--record", metavar="DIR",
@@ -318,6 +340,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="port of the web console, /metrics, /healthz and /readyz (0: no console)")
     p.add_argument("--metrics-per-session", action="store_true",
                    help="also export per-session series on /metrics (small servers only)")
+    p.add_argument("--chaos", metavar="SPEC",
+                   help="TESTING AID: inject engine faults, e.g. 'stall=300ms,every=2s', "
+                        "'fail=0.01', 'fail=1,seed=666' (that session's rows), "
+                        "'hang=5s,after=30s', 'slow=1.5x'; see docs/when-the-model-is-late.md")
+    p.add_argument("--chaos-force", action="store_true",
+                   help="allow --chaos with a non-loopback --host")
     mrt = p.add_argument_group("magenta-rt2 engine")
     mrt.add_argument("--codec", default="auto", choices=["auto", "bf16", "fp32", "tf32"],
                      help="SpectroStream decoder precision (auto: bf16 on a GPU/TPU, fp32 on a CPU)")

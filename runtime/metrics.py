@@ -83,6 +83,9 @@ class Metrics:
             "size (bucket) it ran at.", ["engine", "bucket"], registry=r, buckets=BATCH_BUCKETS)
         self.sessions_created = Counter(
             "cadenza_sessions_created", "Sessions created.", ["engine"], registry=r)
+        self.sessions_refused = Counter(
+            "cadenza_sessions_refused", "CreateSession requests refused, by reason (capacity: "
+            "admission control; limit: --max-sessions).", ["reason"], registry=r)
         self.sessions_ended = Counter(
             "cadenza_sessions_ended", "Sessions ended, by reason (closed, error, idle, "
             "shutdown).", ["reason"], registry=r)
@@ -125,6 +128,9 @@ class Metrics:
         return generate_latest(self.registry)
 
     # ------------------------------------------------------- hooks for transports
+    def refused(self, reason: str) -> None:
+        self.sessions_refused.labels(reason).inc()
+
     def client_connected(self, transport: str) -> None:
         self.clients.labels(transport).inc()
 
@@ -225,6 +231,13 @@ class _RuntimeCollector:
                                              labels=["engine"]),
             "failures": CounterMetricFamily("cadenza_engine_failures", "Failed batched engine "
                                             "calls.", labels=["engine"]),
+            "concealed": CounterMetricFamily("cadenza_concealed_seconds", "Seconds of audio "
+                                             "a fallback voice played because the engine was "
+                                             "late, by reason.", labels=["engine", "reason"]),
+            "capacity": GaugeMetricFamily("cadenza_admission_capacity", "Sessions the engine "
+                                          "can hold in real time with headroom, from the "
+                                          "measured cost of its calls (0: not measured yet).",
+                                          labels=["engine"]),
             "rtf": GaugeMetricFamily("cadenza_realtime_factor", "Seconds of audio each "
                                      "playing session gets per second of engine time, over "
                                      "recent calls (below 1: sessions underrun).",
@@ -240,6 +253,10 @@ class _RuntimeCollector:
             families["underruns"].add_metric([name], stats.underruns)
             families["failures"].add_metric([name], stats.failures)
             families["rtf"].add_metric([name], realtime_factor(loop))
+            for reason in ("late", "stall"):
+                families["concealed"].add_metric([name, reason],
+                                                 stats.concealed_s.get(reason, 0.0))
+            families["capacity"].add_metric([name], loop.capacity() or 0)
         yield from families.values()
 
         if self.metrics.per_session:

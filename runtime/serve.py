@@ -146,6 +146,8 @@ async def serve_forever(options: ServeOptions, build=None) -> None:
     await server.start()
     scheme = "wss" if options.tls_cert else "ws"
     engine = server.runtime.config.default_engine
+    if getattr(server.runtime.engine(engine), "random_weights", False):
+        engine += " (model tiny: RANDOM weights of the real architecture, not music)"
     print(f"cadenza serving engine {engine}: gRPC {options.host}:{server.grpc_port}, "
           f"WebSocket {scheme}://{options.host}:{server.ws_port}{PATH}, scenes: "
           f"{', '.join(server.runtime.library.names())}"

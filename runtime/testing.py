@@ -14,8 +14,8 @@ from .session.chunk import Chunk, SessionEvent
 from .session.clock import ManualClock
 from .threads import ServiceThread
 
-__all__ = ["BucketCostEngine", "CollectingListener", "DelayedEngine", "FlakyEngine", "ManualClock", "ServerThread", "TcpProxy",
-           "render_prompt"]
+__all__ = ["BucketCostEngine", "CollectingListener", "DelayedEngine", "FlakyEngine", "ManualClock",
+           "ServerThread", "TcpProxy", "render_prompt"]
 
 
 @dataclass

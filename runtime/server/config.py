@@ -13,7 +13,10 @@ class RuntimeConfig:
     default_engine: str = "procedural"
     scenes_dir: Path | None = None          # None: the example scenes shipped with Cadenza
     lookahead_s: float = 0.5                # audio generated ahead of real time
-    max_sessions: int = 256
+    max_sessions: int = 1024                # a hard cap; admission control refuses earlier
+    admission: bool = True                  # refuse sessions beyond the measured capacity
+    admission_floor: int = 16               # below this many sessions, always admit
+    admission_headroom: float = 0.6         # share of a block's time the engine may use
     max_listeners: int = 16                 # streams attached to one session
     idle_timeout_s: float = 60.0            # a session with no stream for this long is closed
     max_backlog_s: float = 4.0              # a stream further behind than this is dropped

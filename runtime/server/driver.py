@@ -72,6 +72,24 @@ class LoopDriver:
         self._executor.shutdown(wait=True, cancel_futures=True)
         self._background.shutdown(wait=False, cancel_futures=True)
 
+    async def _conceal_until(self, future: asyncio.Future) -> None:
+        """Wait for the engine call; whenever a session's buffer falls below its
+        concealment line meanwhile, play its concealment voice (never silence)."""
+        clock = self.loop.clock
+        started = clock.now()
+        while not future.done():
+            deadline = self.loop.conceal_deadline()
+            timeout = None if deadline is None else max(0.0, deadline - clock.now())
+            done, _ = await asyncio.wait({future}, timeout=timeout)
+            if done:
+                return
+            late = clock.now() - started
+            try:
+                self.loop.conceal(clock.now(), reason="stall" if late > 1.0 else "late")
+            except Exception:  # concealment must never take the loop down
+                log.exception("concealment failed")
+                await asyncio.wait({future}, timeout=0.05)
+
     async def _run(self) -> None:
         aio = asyncio.get_running_loop()
         clock = self.loop.clock
@@ -83,8 +101,10 @@ class LoopDriver:
                 log.exception("scheduling failed")
                 out = None
             if out is not None and out.requests:
+                future = aio.run_in_executor(self._executor, self.loop.execute, out)
+                await self._conceal_until(future)
                 try:
-                    result = await aio.run_in_executor(self._executor, self.loop.execute, out)
+                    result = future.result()
                 except Exception as exc:  # the executor itself failed
                     result = exc
                 try:

@@ -145,9 +145,13 @@ class Runtime:
         self._builder = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="engine-build")
         self.started = time.monotonic()
         self.listeners_hooks: list = []  # callables(session) -> listener, e.g. metrics
-        # callables(session_id) called for an unknown id before NotFound: they may create
-        # it (a cluster worker restores it from Redis) or raise (e.g. unavailable: retry).
+        # callables(session_id, resume_from_seq) called for an unknown id before NotFound:
+        # they may create it (a cluster worker restores it from Redis) or raise (e.g.
+        # unavailable: retry). resume_from_seq is None except for a resuming stream.
         self.missing_session_hooks: list = []
+        # callable() -> str | None: the id a client asked for its new session (the
+        # cluster's routing header), or None for a random one.
+        self.session_id_hook = None
         # Per-Runtime Prometheus registry (served at /metrics by the console); transports
         # report to it through its hooks (client_connected, state_update, error ...).
         self.metrics = Metrics(self, per_session=self.config.metrics_per_session)
@@ -220,14 +224,14 @@ class Runtime:
                        state: Mapping[str, object] | None = None,
                        paused: bool = False, record: bool = False,
                        session_id: str | None = None, engine_state=None) -> Session:
-        """``session_id``/``engine_state``: continue a session restored from elsewhere
-        (the cluster)."""
         """A new session. ``scene``: a library name or an already compiled `Scene` (see
         `create_session_async`, which compiles inline YAML off the loop). ``record``
-        needs a server with a recordings folder (``--record DIR``)."""
+        needs a server with a recordings folder (``--record DIR``). ``session_id`` and
+        ``engine_state``: continue a session restored from elsewhere (the cluster)."""
         if len(self._entries) >= self.config.max_sessions:
+            self.metrics.refused("limit")
             raise ResourceExhausted(f"server is at its limit of {self.config.max_sessions} "
-                                    f"sessions")
+                                    f"sessions", retry_after_s=5.0)
         if record and self.config.record_dir is None:
             raise FailedPrecondition("record=true needs a server started with --record DIR; "
                                      "this one keeps no recordings")
@@ -237,6 +241,11 @@ class Runtime:
         if seed is not None and not 0 <= seed < 2**63:
             raise InvalidArgument("seed must be within [0, 2^63)", field="seed")
         loop, driver = self._loop_for(engine)
+        self._admit(loop)
+        if session_id is None and self.session_id_hook is not None:
+            session_id = self.session_id_hook()
+            if session_id in self._entries:
+                raise InvalidArgument(f"session id {session_id!r} is in use", field="session_id")
         session = loop.open(compiled, seed, session_id=session_id or secrets.token_urlsafe(12),
                             engine_state=engine_state)
         if record or self.config.record_dir is not None:
@@ -262,6 +271,23 @@ class Runtime:
             loop.control(session, "play")
             driver.wake()
         return session
+
+    def _admit(self, loop: GenerationLoop) -> None:
+        """Admission control: refuse the session that would make the others late, from
+        the engine's measured capacity (see `GenerationLoop.capacity`), before anyone
+        underruns. Below ``admission_floor`` sessions every request is admitted (no
+        measurement is trusted that early)."""
+        if not self.config.admission:
+            return
+        live = sum(1 for s in loop.sessions.values() if s.state.live)
+        if live < self.config.admission_floor:
+            return
+        capacity = loop.capacity(self.config.admission_headroom)
+        if capacity is not None and live >= capacity:
+            self.metrics.refused("capacity")
+            raise ResourceExhausted(
+                f"engine {loop.engine.info.name!r} is at its real-time capacity of {capacity} "
+                f"sessions; retry later or on another server", retry_after_s=5.0)
 
     def _recorder(self, session: Session, loop: GenerationLoop) -> Recorder:
         directory = Path(self.config.record_dir or "recordings")
@@ -319,8 +345,9 @@ class Runtime:
         """`create_session` for coroutines: the scene compiles off the event loop (see
         compile_worker); the other arguments are create_session's."""
         if len(self._entries) >= self.config.max_sessions:
+            self.metrics.refused("limit")
             raise ResourceExhausted(f"server is at its limit of {self.config.max_sessions} "
-                                    f"sessions")
+                                    f"sessions", retry_after_s=5.0)
         compiled = await self._scene_async(scene, scene_yaml)
         return self.create_session(compiled, **options)  # type: ignore[arg-type]
 
@@ -328,7 +355,7 @@ class Runtime:
         entry = self._entries.get(session_id)
         if entry is None and self.missing_session_hooks:
             for hook in self.missing_session_hooks:
-                hook(session_id)
+                hook(session_id, None)
             entry = self._entries.get(session_id)
         if entry is None:
             raise NotFound(f"no session {session_id!r}")
@@ -351,6 +378,8 @@ class Runtime:
         return time.monotonic() - self._entry(session_id).created
 
     def close(self, session_id: str, reason: str = "closed") -> None:
+        if session_id not in self._entries and self.missing_session_hooks:
+            self._entry(session_id)  # a cluster session held elsewhere: moved, or restored
         entry = self._entries.pop(session_id, None)
         if entry is None:
             raise NotFound(f"no session {session_id!r}")
@@ -458,6 +487,9 @@ class Runtime:
                   beats: str | None = None) -> Subscription:
         """Attach a stream. With ``resume_from_seq``, chunks still in the session's history
         from that seq on are queued first (then live chunks follow, gapless)."""
+        if session_id not in self._entries:
+            for hook in self.missing_session_hooks:  # with the seq the stream resumes at
+                hook(session_id, resume_from_seq)
         entry = self._entry(session_id)
         if len(entry.subscriptions) >= self.config.max_listeners:
             raise ResourceExhausted(f"session {session_id} already has "
@@ -467,6 +499,16 @@ class Runtime:
         sub = Subscription(session_id, max(2, int(self.config.max_backlog_s / per_chunk)), beats)
         if resume_from_seq is not None:
             sub.replay(entry.history.since(resume_from_seq))
+        if not session.state.live:
+            # Failed or closed, not yet forgotten: say so at once (the events a live
+            # stream got when it ended), then the stream ends; never wait for more.
+            if session.state == SessionState.FAILED:
+                sub.on_event(SessionEvent(EventKind.ERROR, session_id, session.stream_time,
+                                          {"message": session.error or "engine failure"}))
+            reason = "error" if session.state == SessionState.FAILED else "closed"
+            sub.on_event(SessionEvent(EventKind.ENDED, session_id, session.stream_time,
+                                      {"reason": reason}))
+            return sub
         session.attach(sub)
         entry.subscriptions.add(sub)
         entry.idle_since = None

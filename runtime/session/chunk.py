@@ -66,6 +66,7 @@ class EventKind(StrEnum):
     BAR = "bar"
     ERROR = "error"
     ENDED = "ended"
+    CONCEALED = "concealed"  # the engine is late: a fallback voice plays (start/end, reason)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from ..scene import Blend, Scene
 from ..scene.model import TimeSpec
 from .chunk import Chunk, EventKind
 from .clock import Clock, MonotonicClock
+from .conceal import XFADE, BarLoop, FallbackVoice, Tail, equal_power_in, mirrored_tail
 from .cost import CostModel, pow2_bucket
 from .lifecycle import SessionState
 from .session import Session
@@ -46,6 +47,7 @@ from .tempo import TempoMeter
 log = logging.getLogger("cadenza.loop")
 
 DECLICK_TAU = 96.0  # samples (2 ms): how fast a reset's jump to the new stream decays
+_EMPTY = Blend(weights={}, prompts={}, knobs=Knobs())
 
 
 @dataclass
@@ -61,6 +63,7 @@ class BlockRequest:
     clock: BeatClock | None = None
     change: StyleChange | None = None  # a quantized switch inside this block
     weights: Mapping[str, float] | None = None  # the blend reported with the chunk
+    at: int = 0  # the stream sample the block starts at (late if the stream moved on)
 
 
 @dataclass
@@ -93,6 +96,8 @@ class LoopStats:
     rows: int = 0  # rows served, over all successful calls
     recent_call_s: float = 0.0  # moving averages over recent successful calls
     recent_rows: float = 0.0
+    concealed_s: dict[str, float] = field(default_factory=dict)  # reason -> seconds played
+    late_blocks: int = 0  # engine blocks dropped because concealment had covered them
 
 
 @dataclass
@@ -106,6 +111,9 @@ class GenerationLoop:
     # Runs a callable off the owner's thread (the server: a thread pool, then wakes the
     # driver). None: run inline (offline rendering, tests).
     background: Callable[[Callable[[], None]], None] | None = None
+    # Conceal once a session's buffered audio falls this far below the lookahead (default:
+    # one block) while its block is late. None: never conceal (offline rendering).
+    conceal_margin_s: float | None = None
 
     def __post_init__(self) -> None:
         self._stinger_files: dict[str, np.ndarray | BaseException] = {}
@@ -123,6 +131,10 @@ class GenerationLoop:
         self._batched: Batched | None = self.engine if isinstance(self.engine, Batched) else None
         self._release = getattr(self.engine, "release", None)
         self.cost = CostModel(per_call=self._batched is not None)
+        self._bar_loop = info.name == "procedural"  # else the fallback voice
+        self._fallback: FallbackVoice | None = None
+        if self.conceal_margin_s is None:
+            self.conceal_margin_s = max(0.05, info.block_seconds)
         self.slots: dict[str, SessionSlot] = {}
         self._waiting: set[str] = set()  # sessions whose prompts are still being embedded
 
@@ -161,6 +173,7 @@ class GenerationLoop:
             # of that block starts when it exists, not when play was asked for.
             slot.pacing.time = None
             slot.pacing.sample = session.stream_time
+            slot.primed = False
         if session.state == SessionState.CLOSED:
             session.emit(EventKind.ENDED, reason=reason)
             self.discard(session)
@@ -309,6 +322,7 @@ class GenerationLoop:
         session.emit(EventKind.UNDERRUN, late_s=round(late, 4))
         session.slot.pacing.sample = session.stream_time
         session.slot.pacing.time = now
+        session.slot.primed = False
 
     def _reset(self, session: Session) -> None:
         session.reset_requested = False
@@ -342,6 +356,15 @@ class GenerationLoop:
         assert self.styles is not None
         info = self.engine.info
         slot = session.slot
+        if slot.lag > 0 and self._bar_loop and slot.last_style is not None:
+            # The band's own grid is the clock: bring it level with the stream the loop
+            # covered (whole blocks, a few ms of synthesis), so its beats land where the
+            # loop's did. Runs between engine calls, never during one.
+            frames = -(-slot.lag // self.frames) * self.frames
+            slot.engine_state = self.engine.generate(
+                [slot.engine_state], slot.last_style[None, :],
+                [slot.last_knobs or Knobs()], frames).states[0]
+        slot.lag = 0
         # The blend needs the grid (quantized changes), and the grid's tempo the style:
         # decide with the previous block's style, then read the grid the block will play.
         clock = self._clock(session, slot.last_style, slot.last_knobs)
@@ -365,7 +388,7 @@ class GenerationLoop:
         self._stingers(session, blend, clock)
         target = 1.0 if (weights or blend.weights) else 0.0
         request = BlockRequest(session, blend, style, blend.knobs, slot.gain, target, clock,
-                               change, weights)
+                               change, weights, session.stream_time)
         slot.gain = target
         slot.in_flight = self.frames
         return request
@@ -491,11 +514,23 @@ class GenerationLoop:
             if self._release is not None:
                 self._release(state)  # closed while its block was being generated
             return None
+        if request.at != session.stream_time:  # concealment covered it: drop, keep state
+            self.stats.late_blocks += 1
+            slot.lag -= len(pcm)
+            return None
         if slot.pacing.time is None:
             slot.pacing.time = self.clock.now()
             slot.pacing.sample = session.stream_time
         pcm = self._shape(slot, pcm, request)
+        if slot.concealing is not None:
+            pcm = self._end_concealment(session, pcm, request.blend)
         pcm = session.stingers.mix(pcm, session.stream_time)
+        if slot.tail is None:
+            slot.tail = Tail(self.rate, self.engine.info.channels)
+        slot.tail.append(pcm)
+        if not slot.primed:
+            slot.primed = session.stream_time + len(pcm) - self.playhead(
+                session, self.clock.now()) >= self.lookahead_s * self.rate - self.frames
         if request.clock is not None:
             # Where the next block starts (the grid engines re-read theirs exactly).
             bpm = None if self._grid is not None else _unit_bpm(
@@ -519,6 +554,114 @@ class GenerationLoop:
             slot.declick = None
         slot.last_frame = pcm[-1].copy()
         return pcm
+
+    # ----------------------------------------------------------------- admission
+    def capacity(self, headroom: float = 0.6) -> int | None:
+        """Sessions this loop can hold in real time, keeping ``1 - headroom`` of each
+        block's time spare (for the event loop, transports, noisy neighbours), from the
+        measured cost of its calls; None before any call was measured. A bucketed engine:
+        the largest bucket whose call fits (an unmeasured bucket costs at most in
+        proportion to its size); a per-row engine: the rows whose cost fits."""
+        cost = self.cost
+        if not cost.seconds:
+            return None
+        budget = headroom * self.engine.info.block_seconds
+        if not cost.per_call:
+            calls = sum(cost.calls.values())
+            per_row = sum(cost.seconds[b] * cost.calls[b] for b in cost.seconds) / calls
+            return min(self.engine.info.max_batch, int(budget / per_row))
+        best = 0
+        size = 1
+        while size <= self.engine.info.max_batch:
+            measured = cost.seconds.get(size)
+            if measured is None:
+                below = [b for b in cost.seconds if b < size]
+                measured = cost.seconds[max(below)] * size / max(below) if below else None
+            if measured is not None and measured <= budget:
+                best = size
+            size *= 2
+        return best
+
+    # --------------------------------------------------------------- concealment
+    def _line(self, slot: SessionSlot) -> float:
+        """Samples of buffered audio below which a session is concealed: the lookahead
+        less the margin once its buffer has been that full (`primed`); before that (just
+        started, or re-anchored) only when it is about to run dry."""
+        margin = (self.conceal_margin_s or 0.0) * self.rate
+        return self.lookahead_s * self.rate - margin if slot.primed else min(margin, self.frames)
+
+    def conceal_deadline(self) -> float | None:
+        """When the first playing session's buffer will fall below its concealment line;
+        the driver conceals then if the engine is still busy."""
+        times = [s.slot.pacing.time + (s.stream_time - s.slot.pacing.sample - self._line(s.slot))
+                 / self.rate for s in self.playing()
+                 if s.slot.pacing.time is not None and s.slot.tail is not None]
+        return min(times) if times else None
+
+    def conceal(self, now: float, reason: str = "late") -> list[Chunk]:
+        """The engine is late: every playing session whose buffer fell below the line gets
+        one block of its concealment voice (the band's loop of its last bar, or the
+        fallback voice), crossfaded in at the start of a run. Counted per reason."""
+        chunks = []
+        for session in list(self.playing()):
+            slot = session.slot
+            if slot.pacing.time is None or slot.tail is None or slot.tail.filled == 0:
+                continue
+            if session.stream_time - self.playhead(session, now) >= self._line(slot):
+                continue
+            pcm = self._concealment(session, reason)
+            slot.tail.append(pcm)
+            slot.lag += len(pcm)
+            chunk = session.make_chunk(pcm, session.blend or _EMPTY, clock=slot.clock)
+            if slot.clock is not None:
+                slot.clock = slot.clock.advanced(len(pcm))
+            session.publish(chunk)
+            self.stats.concealed_s[reason] = self.stats.concealed_s.get(reason, 0.0) + \
+                len(pcm) / self.rate
+            chunks.append(chunk)
+        self.stats.blocks += len(chunks)
+        return chunks
+
+    def _concealment(self, session: Session, reason: str) -> np.ndarray:
+        slot = session.slot
+        assert slot.tail is not None
+        start = slot.concealing is None
+        if start:
+            slot.concealing, slot.concealed = reason, 0
+            session.emit(EventKind.CONCEALED, state="start", reason=reason)
+            if self._bar_loop:
+                slot.loop = BarLoop(slot.tail, slot.clock)  # starts where the tail ends
+            else:
+                self._voice().start(session.id, session.seed, slot.clock)
+        if slot.loop is not None:
+            pcm = slot.loop.block(self.frames)
+        else:
+            pcm = self._voice().block(session.id, session.blend or _EMPTY, slot.clock,
+                                      self.frames)
+            if start:
+                pcm = equal_power_in(mirrored_tail(slot.tail), pcm)
+        slot.concealed += len(pcm)
+        return pcm
+
+    def _end_concealment(self, session: Session, pcm: np.ndarray, blend: Blend) -> np.ndarray:
+        """The engine caught up: its block fades in over the concealment's continuation."""
+        slot = session.slot
+        assert slot.tail is not None
+        if slot.loop is not None:
+            tail = slot.loop.block(XFADE, advance=False)
+            slot.loop = None
+        else:
+            tail = self._voice().block(session.id, blend, slot.clock, XFADE)
+            self._voice().stop(session.id)
+        session.emit(EventKind.CONCEALED, state="end", reason=slot.concealing,
+                     seconds=round(slot.concealed / self.rate, 3))
+        slot.concealing, slot.concealed = None, 0
+        return equal_power_in(tail, pcm)
+
+    def _voice(self) -> FallbackVoice:
+        if self._fallback is None:
+            self._fallback = FallbackVoice()
+        return self._fallback
 
     def fail(self, session: Session, error: BaseException) -> None:
         """End ``session`` alone with an error event (its engine state is released)."""

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..engines.base import Knobs
 from ..musictime import BeatClock
+from .conceal import BarLoop, Tail
 
 
 @dataclass
@@ -36,3 +37,9 @@ class SessionSlot:
     clock: BeatClock | None = None  # where the next block starts on the beat grid
     last_style: np.ndarray | None = None  # the style of the latest block requested
     last_knobs: Knobs | None = None
+    tail: Tail | None = None  # the last seconds played, for concealment
+    concealing: str | None = None  # reason, while the session plays its concealment voice
+    loop: BarLoop | None = None  # the bar being looped (procedural sessions), during a run
+    concealed: int = 0  # samples of concealment played in the current run
+    primed: bool = False  # its buffer has reached the lookahead since it (re)started
+    lag: int = 0  # stream samples the engine has not generated (concealed, not dropped)

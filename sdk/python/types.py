@@ -22,6 +22,7 @@ EVENT_KINDS = {
     pb.Event.BLEND_CHANGED: "blend_changed", pb.Event.UNKNOWN_WORDS: "unknown_words",
     pb.Event.UNDERRUN: "underrun", pb.Event.STATE_CHANGED: "state_changed",
     pb.Event.SESSION_ERROR: "error", pb.Event.SESSION_ENDED: "ended",
+    pb.Event.CONCEALED: "concealed",
 }
 
 
@@ -102,7 +103,7 @@ class AudioChunk:
 @dataclass(frozen=True)
 class Event:
     """A session event: kind is blend_changed, unknown_words, underrun, state_changed,
-    stinger, tempo, beat, bar, error or ended (stream_time: where it happens)."""
+    stinger, tempo, beat, bar, concealed, error or ended (stream_time: where it happens)."""
 
     kind: str
     session_id: str
@@ -117,6 +118,8 @@ class Event:
     stinger: str = ""
     stinger_status: str = ""  # scheduled | suppressed | unavailable
     heard_bpm: float = 0.0
+    reason: str = ""  # concealed: why the engine was late (message: start | end)
+    concealed_seconds: float = 0.0  # concealed (end): how long the fallback voice played
 
     @classmethod
     def from_pb(cls, e: pb.Event) -> Event:
@@ -124,7 +127,7 @@ class Event:
                    _blend(e.blend), e.prompt, tuple(e.words), e.late_seconds,
                    STATES.get(e.state, "") if e.state else "",
                    BeatInfo.from_pb(e.clock) if e.HasField("clock") else None,
-                   e.stinger, e.stinger_status, e.heard_bpm)
+                   e.stinger, e.stinger_status, e.heard_bpm, e.reason, e.concealed_seconds)
 
 
 @dataclass(frozen=True)

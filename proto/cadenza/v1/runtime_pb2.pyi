@@ -349,7 +349,7 @@ class AudioChunk(_message.Message):
     def __init__(self, session_id: _Optional[str] = ..., seq: _Optional[int] = ..., stream_time: _Optional[int] = ..., sample_rate: _Optional[int] = ..., channels: _Optional[int] = ..., encoding: _Optional[_Union[Encoding, str]] = ..., pcm: _Optional[bytes] = ..., blend: _Optional[_Iterable[_Union[BlendEntry, _Mapping]]] = ..., clock: _Optional[_Union[BeatInfo, _Mapping]] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("kind", "session_id", "stream_time", "message", "blend", "prompt", "words", "late_seconds", "state", "clock", "stinger", "stinger_status", "heard_bpm")
+    __slots__ = ("kind", "session_id", "stream_time", "message", "blend", "prompt", "words", "late_seconds", "state", "clock", "stinger", "stinger_status", "heard_bpm", "reason", "concealed_seconds")
     class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         KIND_UNSPECIFIED: _ClassVar[Event.Kind]
@@ -363,6 +363,7 @@ class Event(_message.Message):
         BAR: _ClassVar[Event.Kind]
         STINGER: _ClassVar[Event.Kind]
         TEMPO: _ClassVar[Event.Kind]
+        CONCEALED: _ClassVar[Event.Kind]
     KIND_UNSPECIFIED: Event.Kind
     BLEND_CHANGED: Event.Kind
     UNKNOWN_WORDS: Event.Kind
@@ -374,6 +375,7 @@ class Event(_message.Message):
     BAR: Event.Kind
     STINGER: Event.Kind
     TEMPO: Event.Kind
+    CONCEALED: Event.Kind
     KIND_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     STREAM_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -387,6 +389,8 @@ class Event(_message.Message):
     STINGER_FIELD_NUMBER: _ClassVar[int]
     STINGER_STATUS_FIELD_NUMBER: _ClassVar[int]
     HEARD_BPM_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CONCEALED_SECONDS_FIELD_NUMBER: _ClassVar[int]
     kind: Event.Kind
     session_id: str
     stream_time: int
@@ -400,7 +404,9 @@ class Event(_message.Message):
     stinger: str
     stinger_status: str
     heard_bpm: float
-    def __init__(self, kind: _Optional[_Union[Event.Kind, str]] = ..., session_id: _Optional[str] = ..., stream_time: _Optional[int] = ..., message: _Optional[str] = ..., blend: _Optional[_Iterable[_Union[BlendEntry, _Mapping]]] = ..., prompt: _Optional[str] = ..., words: _Optional[_Iterable[str]] = ..., late_seconds: _Optional[float] = ..., state: _Optional[_Union[SessionState, str]] = ..., clock: _Optional[_Union[BeatInfo, _Mapping]] = ..., stinger: _Optional[str] = ..., stinger_status: _Optional[str] = ..., heard_bpm: _Optional[float] = ...) -> None: ...
+    reason: str
+    concealed_seconds: float
+    def __init__(self, kind: _Optional[_Union[Event.Kind, str]] = ..., session_id: _Optional[str] = ..., stream_time: _Optional[int] = ..., message: _Optional[str] = ..., blend: _Optional[_Iterable[_Union[BlendEntry, _Mapping]]] = ..., prompt: _Optional[str] = ..., words: _Optional[_Iterable[str]] = ..., late_seconds: _Optional[float] = ..., state: _Optional[_Union[SessionState, str]] = ..., clock: _Optional[_Union[BeatInfo, _Mapping]] = ..., stinger: _Optional[str] = ..., stinger_status: _Optional[str] = ..., heard_bpm: _Optional[float] = ..., reason: _Optional[str] = ..., concealed_seconds: _Optional[float] = ...) -> None: ...
 
 class Ack(_message.Message):
     __slots__ = ("request_id", "ok", "code", "message", "field", "config", "unsupported")

@@ -9,6 +9,7 @@ The meter comes from `Knobs.meter` (the scene's time signature) and changes on a
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ import soundfile
 
 from ... import analysis
 from ...audio import CHANNELS, SAMPLE_RATE
+from .. import snapshot
 from ..base import (
     KNOB_NAMES,
     SCALES,
@@ -94,7 +96,7 @@ class ProceduralEngine:
             control_latency_s=0.0,
             description="Built-in numpy band: drums, hand percussion, bass, chords, lead, "
                         "arpeggio; piano, strings, brass, winds, organ, plucked, mallet, bell timbres.",
-            sample_accurate=True, has_beat_grid=True,
+            sample_accurate=True, has_beat_grid=True, cheap_text_embed=True,
         )
 
     @property
@@ -188,6 +190,28 @@ class ProceduralEngine:
             out[at : at + len(wave), 1] += wave * np.float32(np.sqrt(0.5 * (1 + pan)))
         peak = float(np.max(np.abs(out))) or 1.0
         return out * np.float32(0.5 / peak)
+
+    # ------------------------------------------------------------ state portability
+    def release(self, state: ProceduralState) -> None:
+        """Nothing to free: the state is plain memory."""
+
+    def snapshot(self, state: ProceduralState) -> bytes:
+        """The whole state (RNG, harmony, sounding notes, effect tails): a restored state
+        continues the stream sample for sample. Sounding notes keep only what is still to
+        be heard of their waveforms (notes share cached waves that are seconds long)."""
+        sounding = state.sounding
+        trimmed = dataclasses.replace(sounding, starts=[], waves=[])
+        for start, wave in zip(sounding.starts, sounding.waves, strict=True):
+            cut = min(len(wave), max(0, state.sample - start))
+            trimmed.starts.append(start + cut)
+            trimmed.waves.append(np.array(wave[cut:]))
+        return snapshot.dump(self._info.name, dataclasses.replace(state, sounding=trimmed))
+
+    def restore(self, data: bytes) -> ProceduralState:
+        state = snapshot.load(self._info.name, data, ("cadenza.runtime.engines.procedural",))
+        if not isinstance(state, ProceduralState):
+            raise ValueError("not a procedural engine state")
+        return state
 
     def generate(self, states: Sequence[ProceduralState], styles: np.ndarray,
                  knobs: Sequence[Knobs], frames: int,

@@ -38,6 +38,7 @@ EVENT = {
     EventKind.STATE_CHANGED: pb.Event.STATE_CHANGED,
     EventKind.ERROR: pb.Event.SESSION_ERROR,
     EventKind.ENDED: pb.Event.SESSION_ENDED,
+    EventKind.CONCEALED: pb.Event.CONCEALED,
 }
 BEATS = {pb.BEAT_EVENTS_NONE: None, pb.BEAT_EVENTS_BEATS: "beats", pb.BEAT_EVENTS_BARS: "bars"}
 ENCODING = {pb.ENCODING_UNSPECIFIED: "s16le", pb.PCM_S16LE: "s16le", pb.PCM_F32LE: "f32le"}
@@ -200,6 +201,10 @@ def event_pb(event: SessionEvent | EventView) -> pb.Event:
         msg.message = view.text("message")
     elif kind == EventKind.ENDED:
         msg.message = view.text("reason")
+    elif kind == EventKind.CONCEALED:
+        msg.message = view.text("state")
+        msg.reason = view.text("reason")
+        msg.concealed_seconds = view.number("seconds")
     elif view.clock is not None:
         msg.clock.CopyFrom(clock_pb(view.clock))
     elif kind == EventKind.STINGER:

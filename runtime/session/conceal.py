@@ -1,0 +1,159 @@
+"""Concealment: what a session plays while its engine is late, so it is never silent.
+
+Two voices, chosen by the session's engine:
+
+* `BarLoop` — for sessions on the procedural engine: the last bar heard, played again
+  (one bar back keeps the beat's phase), which costs a copy.
+* `FallbackVoice` — for model engines: the procedural band playing the session's current
+  blend (text prompts through its lexicon, audio prompts through their descriptors) at
+  the session's tempo, started on its beat grid (pre-rolled to the beat and bar the
+  session is at), so beat events stay on their grid.
+
+Both join the stream with an equal-power crossfade (`XFADE` samples, 20 ms) at each end:
+from a time-mirrored tail of the audio already played into the concealment, and from the
+concealment's own continuation into the model's first block when it catches up. Called
+from the loop's thread only.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..engines.base import Knobs, Prompt
+from ..musictime import BeatClock
+from ..scene import Blend
+
+XFADE = 960  # samples (20 ms) of each equal-power crossfade
+TAIL_S = 2.0  # audio kept per session for looping (a 4/4 bar at 120 bpm)
+
+
+class Tail:
+    """The last ``TAIL_S`` seconds a session played (int16, 384 KB a session)."""
+
+    def __init__(self, rate: int, channels: int) -> None:
+        self.size = int(TAIL_S * rate)
+        self.buffer = np.zeros((self.size, channels), np.int16)
+        self.filled = 0
+        self.pos = 0  # next write index
+
+    def append(self, pcm: np.ndarray) -> None:
+        data = np.clip(pcm[-self.size:] * 32767.0, -32768, 32767).astype(np.int16)
+        n = len(data)
+        end = self.pos + n
+        if end <= self.size:
+            self.buffer[self.pos:end] = data
+        else:
+            first = self.size - self.pos
+            self.buffer[self.pos:] = data[:first]
+            self.buffer[:n - first] = data[first:]
+        self.pos = end % self.size
+        self.filled = min(self.size, self.filled + n)
+
+    def last(self, n: int) -> np.ndarray:
+        """The last ``n`` samples played (n ≤ filled), float32."""
+        n = min(n, self.filled)
+        idx = (self.pos - n + np.arange(n)) % self.size
+        return self.buffer[idx].astype(np.float32) / 32767.0
+
+
+def equal_power_in(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """``new`` with its first len(old) samples crossfaded from ``old`` (cos/sin gains)."""
+    n = min(len(old), len(new))
+    out = np.array(new, np.float32, copy=True)
+    if n:
+        t = (np.arange(n, dtype=np.float32) + 0.5) / n * (np.pi / 2)
+        out[:n] = old[:n] * np.cos(t)[:, None] + new[:n] * np.sin(t)[:, None]
+    return out
+
+
+def mirrored_tail(tail: Tail, n: int = XFADE) -> np.ndarray:
+    """A continuation of what was just played for a crossfade: its last ``n`` samples
+    backwards (continuous at the junction, no new material)."""
+    return tail.last(n)[::-1]
+
+
+class BarLoop:
+    """One run of looping a session's last bar (procedural engine): the bar before the
+    run, played again from its start (one bar back keeps the beat's phase), its own end
+    crossfaded into its start so each repeat joins without a click."""
+
+    def __init__(self, tail: Tail, clock: BeatClock | None) -> None:
+        period = tail.filled
+        if clock is not None:
+            beat = max(1, round(clock.samples_per_beat))
+            bar = beat * clock.beats_per_bar
+            period = bar if bar <= tail.filled else beat * max(1, tail.filled // beat)
+        period = max(1, min(period, tail.filled))
+        loop = tail.last(period)
+        if len(loop) > 2 * XFADE:
+            loop[:XFADE] = equal_power_in(loop[::-1][:XFADE], loop[:XFADE])
+        self.loop = loop
+        self.played = 0
+
+    def block(self, frames: int, advance: bool = True) -> np.ndarray:
+        idx = (self.played + np.arange(frames)) % len(self.loop)
+        if advance:
+            self.played += frames
+        return self.loop[idx]
+
+
+class FallbackVoice:
+    """The procedural band covering a model engine's session; one state per session,
+    created at the start of each concealment, aligned to the session's beat grid."""
+
+    def __init__(self) -> None:
+        from ..engines.procedural import ProceduralEngine
+        from .styles import StyleCache
+
+        self.engine = ProceduralEngine()
+        self.styles = StyleCache(self.engine)
+        # session id → (band state, audio made ahead, samples still to skip: pre-roll)
+        self._voices: dict[str, tuple[object, np.ndarray, int]] = {}
+
+    def style(self, blend: Blend) -> np.ndarray:
+        """The blend in the band's terms; an audio prompt not yet described plays neutral."""
+        if not blend.weights:
+            return self.engine.neutral_style()
+        total = np.zeros_like(self.engine.neutral_style())
+        for name, weight in blend.weights.items():
+            prompt: Prompt = blend.prompts[name]
+            hit = self.styles.peek(prompt)
+            if hit is None and prompt.text is not None:
+                hit = self.styles.embed(prompt)
+            vector = hit.vector if hit is not None else self.engine.neutral_style()
+            total = total + weight * vector
+        return total
+
+    def start(self, session_id: str, seed: int, clock: BeatClock | None) -> None:
+        state = self.engine.init_state(seed)
+        preroll = 0
+        if clock is not None:  # land on the session's beat and bar
+            preroll = round((clock.beat % clock.beats_per_bar) * clock.samples_per_beat)
+        self._voices[session_id] = (state, np.zeros((0, 2), np.float32), preroll)
+
+    def stop(self, session_id: str) -> None:
+        self._voices.pop(session_id, None)
+
+    def active(self, session_id: str) -> bool:
+        return session_id in self._voices
+
+    def block(self, session_id: str, blend: Blend, clock: BeatClock | None,
+              frames: int) -> np.ndarray:
+        state, spare, skip = self._voices[session_id]
+        style = self.style(blend)[None, :]
+        tempo = clock.tempo if clock is not None else None
+        knobs = Knobs(bpm=min(200.0, max(60.0, tempo)) if tempo else None,
+                      scale=blend.knobs.scale, meter=(clock.beats_per_bar, clock.beat_unit)
+                      if clock is not None else None)
+        native = self.engine.info.block_frames
+        need = frames + skip - len(spare)
+        if need > 0:
+            count = math.ceil(need / native)
+            out = self.engine.generate([state], style, [knobs], count * native)
+            state = out.states[0]
+            spare = np.concatenate([spare, out.pcm[0]])
+        spare = spare[skip:]
+        self._voices[session_id] = (state, spare[frames:], 0)
+        return spare[:frames].astype(np.float32)
