@@ -16,7 +16,9 @@ Faults:
 * ``stall=D`` / ``hang=D``: the call sleeps ``D`` before running (on the engine's thread,
   as a slow GPU step blocks it). Once, unless ``every=T``: then again every ``T``. The
   first one comes ``after=T0`` (default: ``every``, or at once without it). Times count
-  from the wrapper's first ``generate`` call. A hang is a stall meant to outlast the
+  from the wrapper's first ``generate`` call, or for a clause with ``seed=S`` from the
+  first call serving that seed (``fail=1,seed=7,after=5s``: session 7 plays 5 s, then
+  fails). A hang is a stall meant to outlast the
   runtime's hung-call detection; both are reported by their own name.
 * ``fail=P``: each row of a call is poisoned with probability ``P`` (0-1, or ``1%``);
   a call holding a poisoned row raises `ChaosFault`, so the loop's bisecting retry isolates
@@ -38,6 +40,7 @@ untouched) may run on another.
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 import threading
@@ -50,7 +53,10 @@ import numpy as np
 
 from .base import EngineInfo, EngineOutput, Knobs, Prompt, StyleChange, StyleEmbedding
 
-__all__ = ["ChaosEngine", "ChaosFault", "ChaosSpec", "ChaosSpecError", "Fault", "parse_chaos"]
+__all__ = ["ChaosEngine", "ChaosFault", "ChaosSpec", "ChaosSpecError", "Fault", "parse_chaos",
+           "serve_chaos"]
+
+log = logging.getLogger("cadenza.chaos")
 
 FAULTS = ("stall", "hang", "fail", "slow")
 MODIFIERS = {"stall": ("every", "after", "seed"), "hang": ("every", "after", "seed"),
@@ -168,6 +174,10 @@ def parse_chaos(spec: str) -> ChaosSpec:
                 raise ChaosSpecError(f"{where}: unknown fault {key!r}; faults are {known}")
             if key not in MODIFIERS[current["kind"]]:
                 allowed = ", ".join(MODIFIERS[current["kind"]])
+                if key not in MODIFIERS["stall"]:
+                    raise ChaosSpecError(f"{where}: unknown key {key!r}; faults are "
+                                         f"{', '.join(FAULTS)}, and {current['kind']} takes "
+                                         f"{allowed}")
                 raise ChaosSpecError(f"{where}: {key!r} does not apply to {current['kind']} "
                                      f"(it takes {allowed})")
             if key in current:
@@ -237,7 +247,7 @@ class ChaosEngine:
         self.clock = clock or time.monotonic
         self.sleep = sleep or time.sleep
         self.injections: list[Injection] = []
-        self._t0: float | None = None
+        self._origin: dict[int | None, float] = {}  # None: the first call; a seed: its first
         self._next = {i: f.first_at for i, f in enumerate(self.spec.faults)
                       if f.kind in ("stall", "hang")}
         self._blocks: dict[int | None, int] = {}  # session seed -> blocks completed
@@ -298,21 +308,22 @@ class ChaosEngine:
                  frames: int, changes: Sequence[StyleChange | None] | None = None
                  ) -> EngineOutput:
         now = self.clock()
-        if self._t0 is None:
-            self._t0 = now
-        t = now - self._t0
         seeds = [self.seed_of(s) for s in states]
+        for key in (None, *seeds):
+            self._origin.setdefault(key, now)
+        t0 = self._origin[None]
         slow = 1.0
         for i, fault in enumerate(self.spec.faults):
-            if fault.after is not None and t < fault.after and fault.kind in ("fail", "slow"):
-                continue
             hit = [s for s in seeds if fault.targets(s)]
             if not hit:
+                continue
+            t = now - self._origin[fault.seed if fault.seed is not None else None]
+            if fault.after is not None and t < fault.after and fault.kind in ("fail", "slow"):
                 continue
             if fault.kind == "fail":
                 bad = [s for s in seeds if self._poisoned(fault, s)]
                 if bad:
-                    self._record("fail", t, 0.0, bad)
+                    self._record("fail", now - t0, 0.0, bad)
                     raise ChaosFault(f"chaos: injected engine failure ({fault.text}) for "
                                      f"session seed(s) {', '.join(map(str, bad))}")
             elif fault.kind == "slow":
@@ -323,7 +334,7 @@ class ChaosEngine:
                         self._next[i] += fault.every
                 else:
                     self._next[i] = float("inf")
-                self._record(fault.kind, t, fault.value, hit)
+                self._record(fault.kind, now - t0, fault.value, hit)
                 self.sleep(fault.value)
         started = self.clock()
         if changes is not None:
@@ -332,7 +343,7 @@ class ChaosEngine:
             out = self.inner.generate(states, styles, knobs, frames)
         if slow > 1.0:
             extra = (self.clock() - started) * (slow - 1.0)
-            self._record("slow", t, extra, seeds)
+            self._record("slow", now - t0, extra, seeds)
             self.sleep(extra)
         for seed, old, new in zip(seeds, states, out.states, strict=True):
             self._blocks[seed] = self._blocks.get(seed, 0) + 1
@@ -345,6 +356,28 @@ class ChaosEngine:
         """Seconds of delay injected so far by faults of these kinds."""
         with self._lock:
             return sum(i.seconds for i in self.injections if i.kind in kinds)
+
+
+def serve_chaos(engine, spec: str, host: str, force: bool = False) -> ChaosEngine:
+    """``cadenza serve --chaos SPEC``: ``engine`` wrapped, or SystemExit with one line (a
+    bad spec naming its clause; a non-loopback ``host`` without ``force``). Announces
+    itself on stderr and in the log: nobody should serve injected faults unknowingly."""
+    import sys
+
+    from ..serve import is_loopback
+
+    try:
+        parsed = parse_chaos(spec)
+    except ChaosSpecError as exc:
+        raise SystemExit(f"cadenza: --chaos: {exc}") from None
+    if not is_loopback(host) and not force:
+        raise SystemExit(f"cadenza: --chaos is a testing aid and injects faults into every "
+                         f"session; it is refused with --host {host} (not loopback) unless "
+                         f"you also pass --chaos-force")
+    print(f"cadenza: CHAOS ON (testing aid): engine {engine.info.name} injects faults "
+          f"{parsed.text!r}", file=sys.stderr, flush=True)
+    log.warning("chaos switch on: engine %s injects faults %r", engine.info.name, parsed.text)
+    return ChaosEngine(engine, parsed)
 
 
 class _Batched:

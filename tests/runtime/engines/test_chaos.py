@@ -116,7 +116,7 @@ def test_hang_once_after_thirty_seconds(procedural):
 def test_stall_targeted_at_one_seed_spares_calls_without_it(procedural):
     sim = SimClock()
     engine = ChaosEngine(BucketCostEngine(procedural, sim.manual, call_s=0.5),
-                         "stall=1s,every=1s,seed=9", clock=sim.now, sleep=sim.sleep)
+                         "stall=1s,after=0s,seed=9", clock=sim.now, sleep=sim.sleep)
     other = [engine.init_state(1)]
     for _ in range(10):
         other = step(engine, other).states
@@ -185,6 +185,21 @@ def test_fail_after_a_delay(procedural):
         step(engine, states)
 
 
+def test_after_counts_from_the_targeted_sessions_first_block(procedural):
+    sim = SimClock()
+    engine = ChaosEngine(BucketCostEngine(procedural, sim.manual, call_s=1.0),
+                         "fail=1,seed=7,after=2s", clock=sim.now, sleep=sim.sleep)
+    early = [engine.init_state(1)]
+    for _ in range(5):
+        early = step(engine, early).states
+    late = engine.init_state(7)  # joins 5 s in: plays 2 s of its own, then fails
+    for _ in range(2):
+        early[0], late = step(engine, [early[0], late]).states
+    with pytest.raises(ChaosFault):
+        step(engine, [early[0], late])
+    assert engine.injections[0].at == pytest.approx(7.0)
+
+
 def test_states_without_a_seed_attribute_are_tracked(procedural):
     inner = DelayedEngine(procedural, latency_blocks=2)  # its states are (key, state) tuples
     engine = ChaosEngine(inner, "fail=1,seed=5")
@@ -233,3 +248,27 @@ def test_bucket_for_and_release_forwarded_only_when_present(procedural):
     assert bucketed.open == 0
     assert not isinstance(engine, BeatGrid) and not hasattr(engine, "beat_clock")
     assert not hasattr(engine, "phrase")
+
+
+# ------------------------------------------------------------------ serve --chaos
+def test_serve_flag_parses_and_wraps(procedural, capsys):
+    from cadenza.runtime.cli import build_parser
+    from cadenza.runtime.engines.chaos import serve_chaos
+
+    args = build_parser().parse_args(["serve", "--chaos", "stall=300ms,every=2s"])
+    assert args.chaos == "stall=300ms,every=2s" and not args.chaos_force
+    assert build_parser().parse_args(["serve"]).chaos is None  # off by default
+    engine = serve_chaos(procedural, args.chaos, "127.0.0.1")
+    assert isinstance(engine, ChaosEngine) and engine.inner is procedural
+    assert "CHAOS ON (testing aid)" in capsys.readouterr().err
+
+
+def test_serve_chaos_refuses_a_bad_spec_and_an_exposed_host(procedural):
+    from cadenza.runtime.engines.chaos import serve_chaos
+
+    with pytest.raises(SystemExit, match=r"--chaos: .*clause 'evry=2s': unknown key 'evry'"):
+        serve_chaos(procedural, "stall=1s,evry=2s", "127.0.0.1")
+    with pytest.raises(SystemExit, match=r"refused with --host 0.0.0.0 .*--chaos-force"):
+        serve_chaos(procedural, "fail=0.01", "0.0.0.0")
+    assert isinstance(serve_chaos(procedural, "fail=0.01", "0.0.0.0", force=True), ChaosEngine)
+    assert isinstance(serve_chaos(procedural, "fail=0.01", "localhost"), ChaosEngine)
