@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -24,6 +25,7 @@ import sys
 import time
 
 from cadenza.sdk.aio import AsyncClient
+from cadenza.sdk.errors import NotFound
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _serve import start_server as serve
@@ -31,9 +33,18 @@ from _serve import start_server as serve
 SCENES = ("dungeon", "museum", "minimal")
 
 
-def start_server(lookahead: float) -> tuple[subprocess.Popen, str]:
-    served = serve(lookahead, "--max-sessions", "1024", log_env="LOAD_SERVER_LOG")
+def start_server(lookahead: float, *extra: str) -> tuple[subprocess.Popen, str]:
+    served = serve(lookahead, *extra, log_env="LOAD_SERVER_LOG")
     return served.process, served.grpc_address
+
+
+async def info_or_none(handle):
+    """The session's info, or None when the server no longer has it (a stream that fell
+    too far behind is dropped, and a session nobody streams is reaped)."""
+    try:
+        return await handle.info()
+    except NotFound:
+        return None
 
 
 async def run_level(address: str, sessions: int, seconds: float) -> dict:
@@ -49,9 +60,10 @@ async def run_level(address: str, sessions: int, seconds: float) -> dict:
         started = time.monotonic()
         await asyncio.gather(*(consume(h) for h in handles))
         wall = time.monotonic() - started
-        infos = {h.id: await h.info() for h in handles}
+        infos = {h.id: await info_or_none(h) for h in handles}
         for h in handles:
-            await h.close()
+            with contextlib.suppress(NotFound):
+                await h.close()
     # Steady state: skip the first 3 s (history replay and the lookahead burst).
     jitter, lateness = [], []
     for times in arrivals.values():
@@ -70,11 +82,13 @@ async def run_level(address: str, sessions: int, seconds: float) -> dict:
     def pct(values: list[float], p: float) -> float:
         return values[min(len(values) - 1, int(p * len(values)))] * 1000 if values else 0.0
 
-    underruns = [info.underruns for info in infos.values()]
+    underruns = [info.underruns for info in infos.values() if info is not None]
     return {
+        "lost": sum(1 for info in infos.values() if info is None),
+        "short": sum(1 for t in arrivals.values() if len(t) < seconds / 0.05 - 1),
         "sessions": sessions, "seconds": seconds, "wall_s": round(wall, 2),
         "chunks": sum(len(t) for t in arrivals.values()),
-        "underruns_total": sum(underruns), "underruns_max_per_session": max(underruns),
+        "underruns_total": sum(underruns), "underruns_max_per_session": max(underruns, default=0),
         "jitter_p50_ms": round(pct(jitter, 0.50), 2), "jitter_p99_ms": round(pct(jitter, 0.99), 2),
         "lateness_p99_ms": round(pct(lateness, 0.99), 2),
         "lateness_max_ms": round(lateness[-1] * 1000, 2) if lateness else 0.0,
@@ -89,10 +103,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--lookahead", type=float, default=0.5)
     parser.add_argument("--json", default="load.json")
+    parser.add_argument("--admission", action="store_true",
+                        help="keep the server's admission control on (default: off, to find "
+                             "the raw capacity)")
     args = parser.parse_args()
+    extra = ["--max-sessions", "1024"] + ([] if args.admission else ["--no-admission"])
     results = []
     for n in args.sessions:
-        proc, address = start_server(args.lookahead)
+        proc, address = start_server(args.lookahead, *extra)
         try:
             results.append(asyncio.run(run_level(address, n, args.seconds)))
         finally:
@@ -101,10 +119,10 @@ def main() -> None:
     print(f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}; {args.seconds:.0f} s per level, "
           f"lookahead {args.lookahead} s\n")
-    print(f"{'sessions':>8} {'chunks':>8} {'underruns':>9} {'max/sess':>8} {'jitter p50':>11} "
-          f"{'p99':>8} {'late p99':>9} {'late max':>9} {'interarrival':>12}")
+    print(f"{'sessions':>8} {'lost':>5} {'chunks':>8} {'underruns':>9} {'max/sess':>8} "
+          f"{'jitter p50':>11} {'p99':>8} {'late p99':>9} {'late max':>9} {'interarrival':>12}")
     for r in results:
-        print(f"{r['sessions']:>8} {r['chunks']:>8} {r['underruns_total']:>9} "
+        print(f"{r['sessions']:>8} {r['lost']:>5} {r['chunks']:>8} {r['underruns_total']:>9} "
               f"{r['underruns_max_per_session']:>8} {r['jitter_p50_ms']:>9.1f}ms "
               f"{r['jitter_p99_ms']:>6.1f}ms {r['lateness_p99_ms']:>7.1f}ms "
               f"{r['lateness_max_ms']:>7.1f}ms {r['mean_interarrival_ms']:>10.2f}ms")

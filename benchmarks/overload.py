@@ -1,0 +1,119 @@
+"""Overload: ask a real `cadenza serve` (procedural engine, admission on) for several times
+its measured capacity; the admitted sessions must stream without underruns, the rest be
+refused at once with RESOURCE_EXHAUSTED and a retry hint, and nobody hang.
+
+    python benchmarks/overload.py --factor 3 --seconds 60 --json overload.json
+
+A few sessions warm the engine so its cost per call is measured; the capacity is read
+from /metrics (cadenza_admission_capacity); then ``factor`` × capacity more sessions are
+asked for, one after the other, each streamed as soon as it is admitted. Prints a table,
+writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+from cadenza.sdk.aio import AsyncClient
+from cadenza.sdk.errors import ResourceExhausted
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def gauge(console: str, name: str) -> float:
+    text = urllib.request.urlopen(f"{console}/metrics", timeout=10).read().decode()
+    found = re.findall(rf"^{name}(?:\{{[^}}]*\}})? (\S+)$", text, re.M)
+    return sum(float(v) for v in found)
+
+
+async def run(address: str, console: str, factor: float, seconds: float, warm: int) -> dict:
+    async with AsyncClient(address, timeout=30) as client:
+        streams, admitted, refused, hints, slowest = [], [], 0, [], 0.0
+        counts: dict[str, int] = {}
+
+        async def consume(session):
+            counts[session.id] = 0
+            async for _chunk in session.stream("s16le", seconds=seconds):
+                counts[session.id] += 1
+
+        async def ask(i: int) -> bool:
+            nonlocal refused, slowest
+            started = time.monotonic()
+            try:
+                session = await client.create_session(scene="minimal", seed=i)
+            except ResourceExhausted as exc:
+                refused += 1
+                hints.append(exc.retry_after)
+                return False
+            finally:
+                slowest = max(slowest, time.monotonic() - started)
+            admitted.append(session)
+            streams.append(asyncio.ensure_future(consume(session)))
+            return True
+
+        for i in range(warm):
+            await ask(i)
+        await asyncio.sleep(3.0)  # calls measured at this load
+        capacity = int(gauge(console, "cadenza_admission_capacity"))
+        asked = max(1, int(factor * capacity))
+        for i in range(warm, warm + asked):
+            await ask(i)
+            await asyncio.sleep(0.02)
+        await asyncio.gather(*streams)
+        infos = [await s.info() for s in admitted]
+        for s in admitted:
+            await s.close()
+    return {"capacity_measured": capacity, "asked": warm + asked, "admitted": len(admitted),
+            "refused": refused, "retry_hints": sorted({h for h in hints if h is not None}),
+            "refused_without_hint": sum(1 for h in hints if h is None),
+            "underruns_admitted": sum(i.underruns for i in infos),
+            "short_streams": sum(1 for n in counts.values() if n < seconds / 0.05 - 1),
+            "slowest_create_s": round(slowest, 3), "seconds": seconds}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--factor", type=float, default=3.0)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--warm", type=int, default=16)
+    parser.add_argument("--json", default="overload.json")
+    args = parser.parse_args()
+    console_port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cadenza.runtime.cli", "serve", "--grpc-port", "0", "--ws-port",
+         "0", "--console-port", str(console_port)], stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = proc.stdout.readline()
+        grpc = re.search(r"gRPC ([\d.]+:\d+)", line)
+        if not grpc:
+            raise SystemExit(f"server did not start: {line!r}")
+        result = asyncio.run(run(grpc.group(1), f"http://127.0.0.1:{console_port}",
+                                 args.factor, args.seconds, args.warm))
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    result["machine"] = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs"
+    for key, value in result.items():
+        print(f"{key:>22}: {value}")
+    with open(args.json, "w") as handle:
+        json.dump(result, handle, indent=2)
+    print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
