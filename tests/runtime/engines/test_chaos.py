@@ -272,3 +272,50 @@ def test_serve_chaos_refuses_a_bad_spec_and_an_exposed_host(procedural):
         serve_chaos(procedural, "fail=0.01", "0.0.0.0")
     assert isinstance(serve_chaos(procedural, "fail=0.01", "0.0.0.0", force=True), ChaosEngine)
     assert isinstance(serve_chaos(procedural, "fail=0.01", "localhost"), ChaosEngine)
+
+
+def test_cadenza_serve_chaos_end_to_end():
+    """`cadenza serve --chaos fail=1,seed=666` as a user runs it: the startup says chaos is
+    on; the seed-666 session fails (and is forgotten), another plays."""
+    import re
+    import subprocess
+    import sys
+    import time
+
+    from cadenza.sdk import Client, NotFound
+
+    base = [sys.executable, "-m", "cadenza.runtime.cli", "serve", "--grpc-port", "0",
+            "--ws-port", "0", "--console-port", "0"]
+    server = subprocess.Popen([*base, "--chaos", "fail=1,seed=666"], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = []
+        while not any("cadenza serving" in line for line in lines):
+            line = server.stdout.readline()
+            assert line, "".join(lines)
+            lines.append(line)
+        assert any("CHAOS ON (testing aid)" in line and "fail=1,seed=666" in line
+                   for line in lines)
+        port = re.search(r"gRPC 127\.0\.0\.1:(\d+)", lines[-1]).group(1)
+        with Client(f"127.0.0.1:{port}") as client:
+            good = client.create_session(scene="minimal", seed=1)
+            bad = client.create_session(scene="minimal", seed=666)
+            events = []
+            try:
+                assert list(bad.stream(seconds=5.0, on_event=events.append)) == []
+                assert [e.kind for e in events][-2:] == ["error", "ended"]
+            except NotFound:  # failed and already forgotten by the runtime (within 1 s)
+                pass
+            with pytest.raises(NotFound):  # never "playing"
+                for _ in range(40):
+                    assert client.get_session(bad.id).state == "failed"
+                    time.sleep(0.05)
+            assert sum(c.frames for c in good.stream(seconds=1.0)) >= 48_000
+            good.close()
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(5)
