@@ -259,6 +259,11 @@ class ChaosEngine:
     def info(self) -> EngineInfo:
         return self.inner.info
 
+    @property
+    def random_weights(self) -> bool:
+        """MRT2's ``tiny`` model flag (the serve banner says so), passed through."""
+        return bool(getattr(self.inner, "random_weights", False))
+
     def embed(self, prompt: Prompt) -> StyleEmbedding:
         return self.inner.embed(prompt)
 

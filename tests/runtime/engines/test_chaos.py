@@ -215,7 +215,7 @@ def test_states_without_a_seed_attribute_are_tracked(procedural):
 # -------------------------------------------------------------------- forwarding
 def test_forwards_the_engine_contract(procedural):
     engine = ChaosEngine(procedural, "fail=0")
-    assert engine.info is procedural.info
+    assert engine.info is procedural.info and engine.random_weights is False
     prompt = Prompt(text="dark techno")
     assert np.array_equal(engine.embed(prompt).vector, procedural.embed(prompt).vector)
     assert np.array_equal(engine.neutral_style(), procedural.neutral_style())
