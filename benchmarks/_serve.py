@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -20,10 +21,18 @@ class Served:
         self.process.wait(10)
 
 
-def start_server(lookahead: float, *extra: str, log_env: str = "BENCH_SERVER_LOG") -> Served:
-    """Ephemeral ports, console off; the server's log is shown when ``$log_env`` is set."""
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(lookahead: float, *extra: str, log_env: str = "BENCH_SERVER_LOG",
+                 console_port: int = 0) -> Served:
+    """Ephemeral ports, console off unless ``console_port`` (for /metrics); the server's
+    log is shown when ``$log_env`` is set."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cadenza.runtime.cli", "serve", "--console-port", "0",
+        [sys.executable, "-m", "cadenza.runtime.cli", "serve", "--console-port", str(console_port),
          "--grpc-port", "0", "--ws-port", "0", "--lookahead", str(lookahead), *extra],
         stdout=subprocess.PIPE, stderr=None if os.environ.get(log_env) else subprocess.DEVNULL,
         text=True)

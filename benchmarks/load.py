@@ -19,23 +19,32 @@ import itertools
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 
 from cadenza.sdk.aio import AsyncClient
 from cadenza.sdk.errors import NotFound
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _serve import free_port
 from _serve import start_server as serve
 
 SCENES = ("dungeon", "museum", "minimal")
 
 
-def start_server(lookahead: float, *extra: str) -> tuple[subprocess.Popen, str]:
-    served = serve(lookahead, *extra, log_env="LOAD_SERVER_LOG")
-    return served.process, served.grpc_address
+def start_server(lookahead: float, *extra: str) -> tuple[subprocess.Popen, str, str]:
+    port = free_port()
+    served = serve(lookahead, *extra, log_env="LOAD_SERVER_LOG", console_port=port)
+    return served.process, served.grpc_address, f"http://127.0.0.1:{port}"
+
+
+def metric(console: str, name: str) -> float:
+    text = urllib.request.urlopen(f"{console}/metrics", timeout=10).read().decode()
+    return sum(float(v) for v in re.findall(rf"^{name}(?:\{{[^}}]*\}})? (\S+)$", text, re.M))
 
 
 async def info_or_none(handle):
@@ -47,7 +56,7 @@ async def info_or_none(handle):
         return None
 
 
-async def run_level(address: str, sessions: int, seconds: float) -> dict:
+async def run_level(address: str, console: str, sessions: int, seconds: float) -> dict:
     async with AsyncClient(address, timeout=30) as client:
         handles = [await client.create_session(scene=SCENES[i % len(SCENES)], seed=i)
                    for i in range(sessions)]
@@ -84,6 +93,7 @@ async def run_level(address: str, sessions: int, seconds: float) -> dict:
 
     underruns = [info.underruns for info in infos.values() if info is not None]
     return {
+        "concealed_s": round(metric(console, "cadenza_concealed_seconds_total"), 2),
         "lost": sum(1 for info in infos.values() if info is None),
         "short": sum(1 for t in arrivals.values() if len(t) < seconds / 0.05 - 1),
         "sessions": sessions, "seconds": seconds, "wall_s": round(wall, 2),
@@ -110,19 +120,21 @@ def main() -> None:
     extra = ["--max-sessions", "1024"] + ([] if args.admission else ["--no-admission"])
     results = []
     for n in args.sessions:
-        proc, address = start_server(args.lookahead, *extra)
+        proc, address, console = start_server(args.lookahead, *extra)
         try:
-            results.append(asyncio.run(run_level(address, n, args.seconds)))
+            results.append(asyncio.run(run_level(address, console, n, args.seconds)))
         finally:
             proc.terminate()
             proc.wait(10)
     print(f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}; {args.seconds:.0f} s per level, "
           f"lookahead {args.lookahead} s\n")
-    print(f"{'sessions':>8} {'lost':>5} {'chunks':>8} {'underruns':>9} {'max/sess':>8} "
-          f"{'jitter p50':>11} {'p99':>8} {'late p99':>9} {'late max':>9} {'interarrival':>12}")
+    print(f"{'sessions':>8} {'lost':>5} {'chunks':>8} {'underruns':>9} {'concealed':>9} "
+          f"{'max/sess':>8} {'jitter p50':>11} {'p99':>8} {'late p99':>9} {'late max':>9} "
+          f"{'interarrival':>12}")
     for r in results:
         print(f"{r['sessions']:>8} {r['lost']:>5} {r['chunks']:>8} {r['underruns_total']:>9} "
+              f"{r['concealed_s']:>8.2f}s "
               f"{r['underruns_max_per_session']:>8} {r['jitter_p50_ms']:>9.1f}ms "
               f"{r['jitter_p99_ms']:>6.1f}ms {r['lateness_p99_ms']:>7.1f}ms "
               f"{r['lateness_max_ms']:>7.1f}ms {r['mean_interarrival_ms']:>10.2f}ms")

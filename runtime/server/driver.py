@@ -38,6 +38,7 @@ class LoopDriver:
     def start(self) -> None:
         self._aio = asyncio.get_running_loop()
         self.loop.background = self._submit
+        self.loop.warm()
         self._task = self._aio.create_task(self._run(), name="loop-driver")
 
     def _submit(self, job: Callable[[], None]) -> None:

@@ -6,8 +6,8 @@ Two voices, chosen by the session's engine:
   (one bar back keeps the beat's phase), which costs a copy.
 * `FallbackVoice` — for model engines: the procedural band playing the session's current
   blend (text prompts through its lexicon, audio prompts through their descriptors) at
-  the session's tempo, started on its beat grid (pre-rolled to the beat and bar the
-  session is at), so beat events stay on their grid.
+  the session's tempo, started on its beat grid (pre-rolled to the session's phase in
+  the beat), so beat events stay on their grid.
 
 Both join the stream with an equal-power crossfade (`XFADE` samples, 20 ms) at each end:
 from a time-mirrored tail of the audio already played into the concealment, and from the
@@ -112,6 +112,13 @@ class FallbackVoice:
         # session id → (band state, audio made ahead, samples still to skip: pre-roll)
         self._voices: dict[str, tuple[object, np.ndarray, int]] = {}
 
+    def warm(self) -> None:
+        """Build the band's caches (a second of audio) before the first concealment needs
+        them; call off the loop's thread."""
+        state = self.engine.init_state(0)
+        style = self.engine.neutral_style()[None, :]
+        self.engine.generate([state], style, [Knobs()], self.engine.info.block_frames * 20)
+
     def style(self, blend: Blend) -> np.ndarray:
         """The blend in the band's terms; an audio prompt not yet described plays neutral."""
         if not blend.weights:
@@ -129,8 +136,8 @@ class FallbackVoice:
     def start(self, session_id: str, seed: int, clock: BeatClock | None) -> None:
         state = self.engine.init_state(seed)
         preroll = 0
-        if clock is not None:  # land on the session's beat and bar
-            preroll = round((clock.beat % clock.beats_per_bar) * clock.samples_per_beat)
+        if clock is not None:  # land on the session's beat (the band starts on a downbeat)
+            preroll = round(clock.phase * clock.samples_per_beat)
         self._voices[session_id] = (state, np.zeros((0, 2), np.float32), preroll)
 
     def stop(self, session_id: str) -> None:

@@ -663,6 +663,21 @@ class GenerationLoop:
             self._fallback = FallbackVoice()
         return self._fallback
 
+    def warm(self) -> None:
+        """Get the concealment voice ready before it is needed (model engines: build and
+        warm the fallback band on the background runner, never on the loop's thread)."""
+        if self._bar_loop or self._fallback is not None:
+            return
+        def build() -> None:
+            voice = FallbackVoice()
+            voice.warm()
+            self._fallback = voice  # a concealment before this builds its own, inline
+
+        if self.background is None:
+            build()
+        else:
+            self.background(build)
+
     def fail(self, session: Session, error: BaseException) -> None:
         """End ``session`` alone with an error event (its engine state is released)."""
         log.error("session %s failed in engine %s: %r", session.id, session.engine_name, error)
