@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import logging
 import math
 import re
 import shutil
@@ -49,6 +50,8 @@ from ..session.chunk import Chunk, EventKind, SessionEvent
 from ..session.recording import Recorder, scene_hash
 from ..transports import status
 
+log = logging.getLogger("cadenza.console")
+
 LOG_SIZE = 500
 MAX_SNAPSHOTS = 64
 _FILENAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,120}\.ya?ml$")
@@ -64,6 +67,7 @@ class SessionLog:
         self.count = 0
         self._shaped: object | None = None
         self._beat: float | None = None  # the beat the scheduled transition lands on
+        self._landed = False
         self._latches: dict[str, bool] = {}
 
     def add(self, kind: str, text: str, stream_time: int | None = None, **detail: Any) -> None:
@@ -96,22 +100,37 @@ class SessionLog:
             target = ""
             if shaped.beat is not None and session.clock is not None:
                 bpb = session.clock.beats_per_bar
-                target = (f", lands at bar {math.floor(shaped.beat / bpb + 1e-9) + 1} beat "
-                          f"{math.floor(shaped.beat % bpb + 1e-6) + 1}")
+                whole = math.floor(_snap(shaped.beat))
+                target = f", lands at bar {whole // bpb + 1} beat {whole % bpb + 1}"
             self.add("transition", f"{rule.name}: quantized to {quantum}{target}",
                      chunk.stream_time, rule=rule.name, at=rule.at, phase="scheduled")
-            self._beat = shaped.beat
+            self._beat, self._landed = shaped.beat, shaped.start is not None
         self._shaped = shaped
+        if shaped is None or self._landed or shaped.start is None:
+            return
+        if shaped.start >= chunk.stream_time + chunk.frames:
+            return  # decided already (the loop evaluates ahead), heard in a later chunk
+        self._landed = True
         blend = session.blend
-        if blend is not None and blend.switch is not None and shaped is not None:
-            # The engine is asked `lead` samples early so that the change is *heard* on
-            # the boundary: log where it is heard.
+        rule = shaped.rule
+        target = None
+        if self._beat is not None and session.clock is not None:
+            target = round(session.clock.sample_of(self._beat))
+        if blend is not None and blend.switch is not None:
+            # On its sample: the engine is asked `lead` samples early so that the change
+            # is *heard* on the boundary; log where it is heard.
             sent = chunk.stream_time + blend.switch.offset
-            heard = sent
-            if self._beat is not None and session.clock is not None:
-                heard = round(session.clock.sample_of(self._beat))
-            self.add("transition", f"{shaped.rule.name}: landed", heard, rule=shaped.rule.name,
-                     at=shaped.rule.at, phase="landed", lead_samples=heard - sent)
+            heard = target if target is not None else sent
+            self.add("transition", f"{rule.name}: landed", heard, rule=rule.name, at=rule.at,
+                     phase="landed", lead_samples=heard - sent)
+        else:
+            # The boundary fell in a block the scene did not evaluate (concealment while
+            # the engine was late): the change starts with the next block instead.
+            late = shaped.start - target if target is not None else 0
+            ms = late / session.sample_rate * 1000
+            self.add("transition", f"{rule.name}: landed" + (
+                f" {ms:.0f} ms late (the engine was late)" if ms >= 1 else " (on a block start)"),
+                shaped.start, rule=rule.name, at=rule.at, phase="landed", late_samples=late)
 
     def on_event(self, ev: SessionEvent) -> None:
         d = ev.detail
@@ -137,11 +156,17 @@ def _bar_beat(session: Session, sample: int) -> dict[str, Any] | None:
     clock = session.clock
     if clock is None:
         return None
-    beat = clock.beat_at(sample)
+    beat = _snap(clock.beat_at(sample))
     bpb = clock.beats_per_bar
-    whole = math.floor(beat + 1e-6)
+    whole = math.floor(beat)
     return {"bar": whole // bpb + 1, "beat": whole % bpb + 1,
             "on_beat": abs(beat - round(beat)) < 0.02}
+
+
+def _snap(beat: float) -> float:
+    """A beat within 1/100 of a whole one is on it (sample rounding: 7.9999 is beat 8)."""
+    nearest = round(beat)
+    return float(nearest) if abs(beat - nearest) < 0.01 else beat
 
 
 class _OffsetRecorder(Recorder):
@@ -211,6 +236,11 @@ class Profiler:
                                     "message": i.message, "severity": i.severity, "text": str(i)}
                                    for i in exc.issues]
             return {"id": rid, "ok": False, "error": error}
+        except Exception:  # our fault: log it, answer INTERNAL, keep the connection
+            log.exception("console profiler request failed")
+            self.runtime.metrics.error("console", "internal")
+            return {"id": rid, "ok": False, "error": {"code": "internal", "field": None,
+                                                       "message": "internal error (see the log)"}}
 
     # ---------------------------------------------------------------------- ops
     def op_poll(self, request: dict) -> dict:
@@ -223,8 +253,10 @@ class Profiler:
         derived = {d.name: _plain(env.get(d.name)) for d in session.scene.derived}
         knobs = {}
         if session.blend is not None:
-            knobs = {k: _plain(v) for k, v in dataclasses.asdict(session.blend.knobs).items()
-                     if v not in (None, {}) and k != "meter"}
+            knobs = {f.name: _plain(getattr(session.blend.knobs, f.name))
+                     for f in dataclasses.fields(session.blend.knobs)
+                     if f.name not in ("extra", "meter")
+                     and getattr(session.blend.knobs, f.name) is not None}
         return {"events": log.after(after) if log else [], "next": log.count if log else 0,
                 "derived": derived, "knobs": knobs,
                 "recording": session.id in self.recordings}
