@@ -52,6 +52,11 @@ return 0
 """
 _WRITE = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local meta = redis.call('HGET', KEYS[2], 'meta')
+if meta then
+  redis.call('HSET', KEYS[2], 'prev_meta', meta,
+             'prev_snapshot', redis.call('HGET', KEYS[2], 'snapshot'))
+end
 redis.call('HSET', KEYS[2], 'meta', ARGV[2], 'snapshot', ARGV[3], 'owner', ARGV[4], 'gen', ARGV[5])
 redis.call('SADD', KEYS[3], ARGV[6])
 redis.call('PEXPIRE', KEYS[1], ARGV[7])
@@ -220,13 +225,20 @@ class ClusterStore:
         self.writes += 1
         self.bytes_written += len(text) + len(snapshot)
 
-    def descriptor(self, session_id: str) -> tuple[dict, bytes, str, int] | None:
-        """(meta, snapshot, owner, gen) or None."""
+    def descriptor(self, session_id: str, before: int | None = None
+                   ) -> tuple[dict, bytes, str, int] | None:
+        """(meta, snapshot, owner, gen) or None. The previous descriptor is kept too:
+        with ``before`` (the seq a client resumes at), the newest of the two whose seq is
+        not past it (a client that lagged behind the last write), else the newest."""
         data = self.redis.hgetall(self.key("session", session_id))
         if not data or b"meta" not in data:
             return None
-        return (json.loads(data[b"meta"]), data.get(b"snapshot", b""),
-                data.get(b"owner", b"").decode(), int(data.get(b"gen", b"0")))
+        meta, snapshot = json.loads(data[b"meta"]), data.get(b"snapshot", b"")
+        if before is not None and int(meta["seq"]) > before and b"prev_meta" in data:
+            prev = json.loads(data[b"prev_meta"])
+            if int(prev["seq"]) <= before:
+                meta, snapshot = prev, data.get(b"prev_snapshot", b"")
+        return (meta, snapshot, data.get(b"owner", b"").decode(), int(data.get(b"gen", b"0")))
 
     def drop(self, lease: Lease) -> bool:
         """Forget an ended session (only its lease holder may)."""

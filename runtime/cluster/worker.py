@@ -224,7 +224,7 @@ class ClusterWorker:
         if session_id in self._restoring:
             self._restoring[session_id] = resume_from_seq or self._restoring[session_id]
             raise Moved(f"session {session_id} is being restored; retry")
-        found = self.store.descriptor(session_id)
+        found = self.store.descriptor(session_id, resume_from_seq)
         if found is None:
             return  # not a cluster session: NotFound
         lease = self.store.claim(session_id, self.id) or self._steal_from_dead(session_id)
@@ -380,7 +380,7 @@ class ClusterWorker:
         with contextlib.suppress(CadenzaError):
             if not was_paused:
                 self.runtime.control(sid, "pause")
-        for _ in range(100):  # the block in flight lands; queued chunks reach the client
+        for _ in range(300):  # the block in flight lands; queued chunks reach the client
             if session.in_flight == 0 and self._backlog(session) == 0:
                 break
             await asyncio.sleep(0.01)
@@ -468,7 +468,7 @@ class ClusterWorker:
             lease = self.store.claim(sid, self.id)
             if lease is None:
                 continue
-            found = self.store.descriptor(sid)
+            found = self.store.descriptor(sid, self._restoring.get(sid))
             if found is None:
                 self.store.release(lease)
                 self._restoring.pop(sid, None)

@@ -147,6 +147,7 @@ class StreamEncoder:
 class _Entry:
     encoder: StreamEncoder
     used: float = field(default_factory=time.monotonic)
+    chunks: int = 0  # chunks encoded for this session
 
 
 class SharedEncoders:
@@ -181,9 +182,15 @@ class SharedEncoders:
         data = pack(enc.encode(chunk.seq, chunk.stream_time, chunk.pcm))
         chunk._encoded["opus"] = data
         self.encoded_chunks += 1
+        entry.chunks += 1
         if now >= self._sweep_at:
             self._sweep(now)
         return data
+
+    def chunks_encoded(self, session_id: str) -> int:
+        """Chunks of the session encoded so far (0 once it is forgotten)."""
+        entry = self._sessions.get(session_id)
+        return entry.chunks if entry else 0
 
     def forget(self, session_id: str) -> None:
         self._sessions.pop(session_id, None)

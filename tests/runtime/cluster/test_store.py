@@ -93,3 +93,13 @@ def test_a_lease_is_stolen_only_from_the_holder_named(store: ClusterStore):
     assert stolen is not None and stolen.gen == lease.gen + 1
     with pytest.raises(Fenced):
         store.renew(lease)
+
+
+def test_a_lagging_client_gets_the_previous_descriptor(store: ClusterStore):
+    lease = store.claim("s5", "w")
+    store.write(lease, {"seq": 40}, b"at 40")
+    store.write(lease, {"seq": 80}, b"at 80")
+    assert store.descriptor("s5")[:2] == ({"seq": 80}, b"at 80")
+    assert store.descriptor("s5", before=85)[:2] == ({"seq": 80}, b"at 80")
+    assert store.descriptor("s5", before=60)[:2] == ({"seq": 40}, b"at 40")
+    assert store.descriptor("s5", before=10)[:2] == ({"seq": 80}, b"at 80")  # gap: newest
