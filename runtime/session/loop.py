@@ -285,9 +285,17 @@ class GenerationLoop:
                 if self.cost.per_call and self.bucket_for(n // 2) == bucket:
                     break  # fewer rows would cost the same
                 n //= 2
-        limit = n
+        if n < len(due):
+            # Overload the budget did not foresee: the oldest sessions keep the engine,
+            # the newest conceal (never all at once); new sessions still start.
+            order = {sid: i for i, sid in enumerate(self.sessions)}
+            first = [d for d in due if d[1].slot.pacing.time is None]
+            rest = sorted((d for d in due if d[1].slot.pacing.time is not None),
+                          key=lambda d: order[d[1].id])
+            due = (first + rest)[:n]
+            due.sort(key=lambda item: item[0])
         requests = []
-        for _, session in due[:limit]:
+        for _, session in due:
             try:
                 if session.reset_requested:
                     self._reset(session)
