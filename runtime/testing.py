@@ -38,7 +38,23 @@ class CollectingListener:
         return [e.kind.value for e in self.events]
 
 
-class FlakyEngine:
+class _Wrapping:
+    """A test engine wrapping a real one: what it does not change is the inner engine's."""
+
+    inner: object
+
+    @property
+    def info(self) -> EngineInfo:
+        return self.inner.info  # type: ignore[attr-defined]
+
+    def embed(self, prompt: Prompt) -> StyleEmbedding:
+        return self.inner.embed(prompt)  # type: ignore[attr-defined]
+
+    def neutral_style(self) -> np.ndarray:
+        return self.inner.neutral_style()  # type: ignore[attr-defined]
+
+
+class FlakyEngine(_Wrapping):
     """Wraps a real engine and fails ``generate`` for any row whose state's seed is in
     ``bad_seeds`` — to test that one failing session cannot take others down."""
 
@@ -46,16 +62,6 @@ class FlakyEngine:
         self.inner = inner
         self.bad_seeds = set(bad_seeds)
         self.calls: list[int] = []
-
-    @property
-    def info(self) -> EngineInfo:
-        return self.inner.info
-
-    def embed(self, prompt: Prompt) -> StyleEmbedding:
-        return self.inner.embed(prompt)
-
-    def neutral_style(self) -> np.ndarray:
-        return self.inner.neutral_style()
 
     def init_state(self, seed: int):
         return self.inner.init_state(seed)
@@ -252,7 +258,7 @@ class DelayedEngine:
                                                                       strict=True)])
 
 
-class BucketCostEngine:
+class BucketCostEngine(_Wrapping):
     """Wraps a real engine to cost like an accelerator: every call takes ``call_s``
     seconds of ``clock`` (a ManualClock, advanced inside ``generate``) whatever its rows,
     at the smallest of ``buckets`` holding every open session (as MRT2's persistent batch
@@ -266,16 +272,6 @@ class BucketCostEngine:
         self.stalls = dict(stalls or {})
         self.open = 0
         self.calls: list[int] = []  # rows per call
-
-    @property
-    def info(self) -> EngineInfo:
-        return self.inner.info
-
-    def embed(self, prompt: Prompt) -> StyleEmbedding:
-        return self.inner.embed(prompt)
-
-    def neutral_style(self) -> np.ndarray:
-        return self.inner.neutral_style()
 
     def init_state(self, seed: int):
         self.open += 1

@@ -617,7 +617,7 @@ class GenerationLoop:
                 continue
             if session.stream_time - self.playhead(session, now) >= self._line(slot):
                 continue
-            pcm = self._concealment(session, reason)
+            pcm = session.stingers.mix(self._concealment(session, reason), session.stream_time)
             slot.tail.append(pcm)
             slot.lag += len(pcm)
             chunk = session.make_chunk(pcm, session.blend or _EMPTY, clock=slot.clock)

@@ -39,5 +39,5 @@ def test_restore_refuses_foreign_or_hostile_bytes(engine):
             return (print, ("pwned",))
 
     hostile = snapshot.MAGIC + bytes([10]) + b"procedural" + pickle.dumps(Evil())
-    with pytest.raises(ValueError, match="may not contain builtins.print"):
+    with pytest.raises(ValueError, match=r"may not contain builtins\.print"):
         engine.restore(hostile)
