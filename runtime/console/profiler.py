@@ -142,6 +142,12 @@ class SessionLog:
             self.add("stinger", f"{d.get('stinger')}: {d.get('status')}",
                      int(at) if isinstance(at, (int, float)) else ev.stream_time,
                      stinger=d.get("stinger"), status=d.get("status"))
+        elif ev.kind == EventKind.CONCEALED:
+            if d.get("state") == "start":
+                text = f"concealment started ({d.get('reason', 'late')}): the engine is late"
+            else:
+                text = f"concealment ended after {d.get('seconds', '?')} s"
+            self.add("underrun", text, ev.stream_time, concealed=d.get("state"))
         elif ev.kind == EventKind.UNDERRUN:
             self.add("underrun", f"late {d.get('late_s', '?')} s (concealed)", ev.stream_time)
         elif ev.kind == EventKind.ERROR:

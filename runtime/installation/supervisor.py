@@ -65,13 +65,18 @@ class _Watch:
         self.last_chunk: float | None = None
         self.last_weights: Mapping[str, float] = {}
 
+    concealing = False  # the engine is late and the loop plays its concealment voice
+
     def on_chunk(self, chunk: Chunk) -> None:
         self.chunks += 1
-        self.last_chunk = time.monotonic()
+        if not self.concealing:  # concealment keeps the room sounding, not the engine alive
+            self.last_chunk = time.monotonic()
         self.last_weights = chunk.weights
 
     def on_event(self, ev: SessionEvent) -> None:
-        if ev.kind == EventKind.ENDED:
+        if ev.kind == EventKind.CONCEALED:
+            self.concealing = ev.detail.get("state") == "start"
+        elif ev.kind == EventKind.ENDED:
             self.installation._ended(self.session, str(ev.detail.get("reason", "ended")))
         elif ev.kind == EventKind.ERROR:
             event(log, logging.ERROR, "session error", session=self.session.id,
@@ -427,7 +432,9 @@ class Installation:
 
     def healthy(self) -> bool:
         """Audio is being produced, or deliberately not (paused by control, restarting
-        with back-off). A playing session silent for STALL_S is not healthy."""
+        with back-off). A playing session whose engine has produced nothing for STALL_S is
+        not healthy, even while the loop's concealment keeps the room sounding; nor is an
+        installation whose sound card cannot be reopened."""
         session = self.session
         if session is None:
             return self._restart_handle is not None
