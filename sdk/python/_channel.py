@@ -38,7 +38,7 @@ def routing_metadata(request=None, session_id: str | None = None) -> tuple:
     return ((SESSION_HEADER, session_id),) if session_id and len(session_id) <= 256 else ()
 
 
-CREATE_ATTEMPTS = 4
+CREATE_ATTEMPTS = 6
 
 
 def worker_full(exc) -> bool:
@@ -47,3 +47,13 @@ def worker_full(exc) -> bool:
     session's id still hashes to the worker that holds it)."""
     return getattr(exc, "code", "") == "RESOURCE_EXHAUSTED" and "limit of" in getattr(
         exc, "message", "")
+
+
+MOVED_ATTEMPTS = 40
+
+
+def moved(exc) -> bool:
+    """The server answered "moved": a cluster is handing the session to another worker
+    (a retry in a moment reaches it)."""
+    return getattr(exc, "code", "") == "UNAVAILABLE" and getattr(exc, "message", "").startswith(
+        "moved")

@@ -80,7 +80,8 @@ class StreamCursor:
         error = CadenzaError.from_rpc(exc, self.session.client.address)
         # A proxy (Envoy) resets the stream when the worker behind it dies: that is a
         # dropped connection like any other (the cluster restores the session elsewhere).
-        dropped = error.code == "INTERNAL" and "RST_STREAM" in error.message
+        dropped = (error.code == "INTERNAL" and "RST_STREAM" in error.message) or (
+            error.code == "RESOURCE_EXHAUSTED" and "reconnect with resume_from_seq" in error.message)
         if self.reconnect and error.code == "UNAVAILABLE" and error.message.startswith("moved"):
             self.moved += 1  # a cluster is restoring the session elsewhere: ask again soon
             if self.moved <= 60:

@@ -11,7 +11,15 @@ import grpc
 from cadenza.v1 import runtime_pb2 as pb
 from cadenza.v1 import runtime_pb2_grpc as pb_grpc
 
-from ._channel import CREATE_ATTEMPTS, auth_metadata, open_channel, routing_metadata, worker_full
+from ._channel import (
+    CREATE_ATTEMPTS,
+    MOVED_ATTEMPTS,
+    auth_metadata,
+    moved,
+    open_channel,
+    routing_metadata,
+    worker_full,
+)
 from ._stream import StreamCursor
 from .client import ACTIONS, BeatCallbacks, config_request, config_result
 from .errors import CadenzaError, NotFound
@@ -40,12 +48,17 @@ class AsyncClient:
         self._stub = pb_grpc.RuntimeStub(self._channel)
 
     async def _call(self, method: str, request):
-        try:
-            return await getattr(self._stub, method)(request, metadata=self._metadata
-                                                     + routing_metadata(request),
-                                                     timeout=self.timeout)
-        except grpc.RpcError as exc:
-            raise CadenzaError.from_rpc(exc, self.address) from None
+        for attempt in range(MOVED_ATTEMPTS):
+            try:
+                return await getattr(self._stub, method)(request, metadata=self._metadata
+                                                         + routing_metadata(request),
+                                                         timeout=self.timeout)
+            except grpc.RpcError as exc:
+                error = CadenzaError.from_rpc(exc, self.address)
+                if not moved(error) or attempt == MOVED_ATTEMPTS - 1:
+                    raise error from None
+                await asyncio.sleep(0.1)  # a cluster is handing the session over
+        raise AssertionError("unreachable")
 
     async def close(self) -> None:
         await self._channel.close()

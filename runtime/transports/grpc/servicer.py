@@ -22,6 +22,7 @@ from google.protobuf.message import DecodeError
 from cadenza.v1 import runtime_pb2 as pb
 from cadenza.v1 import runtime_pb2_grpc as pb_grpc
 
+from ...cluster import routing
 from ...edge import commands as C
 from ...edge.report import ErrorReport, report
 from ...edge.views import SessionView
@@ -103,6 +104,7 @@ class RuntimeServicer(pb_grpc.RuntimeServicer):
     @unary
     async def CreateSession(self, request, context):
         seed = request.seed if request.HasField("seed") else None
+        routing.REQUESTED.set(routing.from_metadata(context.invocation_metadata()))
         session = await self.runtime.apply_async(C.Create(
             scene=request.scene or None, scene_yaml=request.scene_yaml or None,
             engine=request.engine or None, seed=seed,
