@@ -208,6 +208,8 @@ def roofline(rows: list[dict]) -> list[dict]:
         temp_row = max((b["temp_gb"] - a["temp_gb"]) / (b["batch"] - a["batch"]) * 1e9, 0.0)
         temp_base = max(b["temp_gb"] * 1e9 - temp_row * b["batch"], 0.0)
         per_row = b["state_mb_per_session"] * 1e6 + temp_row
+        if not _variant(variant)[4]:  # not donated: the new state is a second copy
+            per_row += b["state_mb_per_session"] * 1e6
 
         def fits(memory, b=b, temp_base=temp_base, per_row=per_row):
             return int(max(0, (memory - b["weights_gb"] * 1e9 - temp_base) / per_row))
