@@ -48,6 +48,7 @@ log = logging.getLogger("cadenza.loop")
 
 DECLICK_TAU = 96.0  # samples (2 ms): how fast a reset's jump to the new stream decays
 _EMPTY = Blend(weights={}, prompts={}, knobs=Knobs())
+SUSTAIN = 0.9  # share of a block's duration one call may take (the loop needs the rest)
 
 
 @dataclass
@@ -275,15 +276,19 @@ class GenerationLoop:
         due.sort(key=lambda item: item[0])
         n = min(self.engine.info.max_batch, len(due))
         if now is not None:
+            # The call must end before the most urgent session runs dry, and last no
+            # longer than the audio it makes (else nobody in it keeps real time).
             anchored = [slack for slack, s in due[:n] if s.slot.pacing.time is not None]
             urgent = max(min(anchored, default=ahead), self.frames) / self.rate
-            while n > 1:
+            budget = min(urgent, SUSTAIN * self.engine.info.block_seconds)
+            estimate = self.cost.estimate(self.bucket_for(n), n)
+            if estimate is not None and estimate > budget and not self.cost.per_call:
+                n = max(1, int(budget / (estimate / n)))
+            while n > 1 and self.cost.per_call:
                 bucket = self.bucket_for(n)
                 estimate = self.cost.estimate(bucket, n)
-                if estimate is None or estimate <= urgent:
-                    break
-                if self.cost.per_call and self.bucket_for(n // 2) == bucket:
-                    break  # fewer rows would cost the same
+                if estimate is None or estimate <= budget or self.bucket_for(n // 2) == bucket:
+                    break  # fits, or fewer rows would cost the same
                 n //= 2
         if n < len(due):
             # Overload the budget did not foresee: the oldest sessions keep the engine,
