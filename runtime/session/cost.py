@@ -22,20 +22,27 @@ class CostModel:
     per_call: bool  # True: a call costs the same whatever its rows (a bucketed engine)
     seconds: dict[int, float] = field(default_factory=dict)  # bucket -> s per call (or per row)
     calls: dict[int, int] = field(default_factory=dict)
+    row_s: float | None = None  # a per-row engine: seconds per row over recent calls
 
     def observe(self, bucket: int, rows: int, seconds: float) -> None:
         value = seconds if self.per_call else seconds / max(1, rows)
         old = self.seconds.get(bucket)
         self.seconds[bucket] = value if old is None else (1 - ALPHA) * old + ALPHA * value
         self.calls[bucket] = self.calls.get(bucket, 0) + 1
+        if not self.per_call:
+            # One estimate for every batch size: rows cost alike, and a bucket the
+            # scheduler stopped using (after one slow call) must not keep its old cost.
+            self.row_s = value if self.row_s is None else (1 - ALPHA) * self.row_s + ALPHA * value
 
     def estimate(self, bucket: int, rows: int) -> float | None:
         """Seconds a call of ``rows`` rows at ``bucket`` should take; None before any call
         was measured. An unmeasured bucket is scaled from the nearest measured one."""
         if not self.seconds:
             return None
+        if not self.per_call:
+            return (self.row_s or 0.0) * rows
         value = self.seconds.get(bucket)
         if value is None:
             near = min(self.seconds, key=lambda b: abs(b.bit_length() - bucket.bit_length()))
-            value = self.seconds[near] * (max(1.0, bucket / near) if self.per_call else 1.0)
-        return value if self.per_call else value * rows
+            value = self.seconds[near] * max(1.0, bucket / near)
+        return value

@@ -112,8 +112,8 @@ class GenerationLoop:
     # Runs a callable off the owner's thread (the server: a thread pool, then wakes the
     # driver). None: run inline (offline rendering, tests).
     background: Callable[[Callable[[], None]], None] | None = None
-    # Conceal once a session's buffered audio falls this far below the lookahead (default:
-    # one block) while its block is late. None: never conceal (offline rendering).
+    # Conceal a call's rows once it overruns its expected duration by this much (default:
+    # one block; never below 50 ms).
     conceal_margin_s: float | None = None
 
     def __post_init__(self) -> None:
@@ -138,6 +138,8 @@ class GenerationLoop:
             self.conceal_margin_s = max(0.05, info.block_seconds)
         self.slots: dict[str, SessionSlot] = {}
         self._waiting: set[str] = set()  # sessions whose prompts are still being embedded
+        self._in_call: set[str] = set()  # sessions in the engine call running now
+        self._call_due: float | None = None  # when that call's rows are concealed
 
     # ----------------------------------------------------------------------- sessions
     def open(self, scene: Scene, seed: int | None = None, session_id: str | None = None,
@@ -174,7 +176,6 @@ class GenerationLoop:
             # of that block starts when it exists, not when play was asked for.
             slot.pacing.time = None
             slot.pacing.sample = session.stream_time
-            slot.primed = False
         if session.state == SessionState.CLOSED:
             session.emit(EventKind.ENDED, reason=reason)
             self.discard(session)
@@ -335,7 +336,6 @@ class GenerationLoop:
         session.emit(EventKind.UNDERRUN, late_s=round(late, 4))
         session.slot.pacing.sample = session.stream_time
         session.slot.pacing.time = now
-        session.slot.primed = False
 
     def _reset(self, session: Session) -> None:
         session.reset_requested = False
@@ -541,9 +541,7 @@ class GenerationLoop:
         if slot.tail is None:
             slot.tail = Tail(self.rate, self.engine.info.channels)
         slot.tail.append(pcm)
-        if not slot.primed:
-            slot.primed = session.stream_time + len(pcm) - self.playhead(
-                session, self.clock.now()) >= self.lookahead_s * self.rate - self.frames
+
         if request.clock is not None:
             # Where the next block starts (the grid engines re-read theirs exactly).
             bpm = None if self._grid is not None else _unit_bpm(
@@ -580,9 +578,7 @@ class GenerationLoop:
             return None
         budget = headroom * self.engine.info.block_seconds
         if not cost.per_call:
-            calls = sum(cost.calls.values())
-            per_row = sum(cost.seconds[b] * cost.calls[b] for b in cost.seconds) / calls
-            return min(self.engine.info.max_batch, int(budget / per_row))
+            return min(self.engine.info.max_batch, int(budget / max(cost.row_s or 0.0, 1e-9)))
         best = 0
         size = 1
         while size <= self.engine.info.max_batch:
@@ -596,31 +592,45 @@ class GenerationLoop:
         return best
 
     # --------------------------------------------------------------- concealment
-    def _line(self, slot: SessionSlot) -> float:
-        """Samples of buffered audio below which a session is concealed: the lookahead
-        less the margin once its buffer has been that full (`primed`); before that (just
-        started, or re-anchored) only when it is about to run dry."""
-        margin = (self.conceal_margin_s or 0.0) * self.rate
-        return self.lookahead_s * self.rate - margin if slot.primed else min(margin, self.frames)
+    def started_call(self, out: SchedulerOutput, now: float) -> None:
+        """The driver started ``out``'s engine call at ``now``: its rows are concealed once
+        the call overruns its expected duration (the measured cost at its bucket) by the
+        margin, then one block at a time while it keeps running."""
+        estimate = self.cost.estimate(out.bucket or self.bucket_for(len(out.requests)),
+                                      len(out.requests)) or 0.0
+        self._in_call = {r.session.id for r in out.requests}
+        self._call_due = now + estimate + (self.conceal_margin_s or 0.0)
+
+    def ended_call(self) -> None:
+        self._in_call, self._call_due = set(), None
 
     def conceal_deadline(self) -> float | None:
-        """When the first playing session's buffer will fall below its concealment line;
-        the driver conceals then if the engine is still busy."""
-        times = [s.slot.pacing.time + (s.stream_time - s.slot.pacing.sample - self._line(s.slot))
-                 / self.rate for s in self.playing()
-                 if s.slot.pacing.time is not None and s.slot.tail is not None]
+        """When the next concealment is due while a call runs: the call's own deadline for
+        its rows; for the sessions not in it, when their audio is about to run out."""
+        times = [] if self._call_due is None else [self._call_due]
+        times += [s.slot.pacing.time + (s.stream_time - s.slot.pacing.sample - self.frames)
+                  / self.rate for s in self.playing()
+                  if s.id not in self._in_call and s.slot.pacing.time is not None
+                  and s.slot.tail is not None]
         return min(times) if times else None
 
     def conceal(self, now: float, reason: str = "late") -> list[Chunk]:
-        """The engine is late: every playing session whose buffer fell below the line gets
-        one block of its concealment voice (the band's loop of its last bar, or the
-        fallback voice), crossfaded in at the start of a run. Counted per reason."""
+        """The engine is late: the rows of an overdue call, and any other session about to
+        run dry, get one block of their concealment voice (the band's loop of its last
+        bar, or the fallback voice), crossfaded in at the start of a run. Counted per
+        reason."""
+        overdue = self._call_due is not None and now >= self._call_due
+        if overdue:
+            self._call_due = now + self.frames / self.rate
         chunks = []
         for session in list(self.playing()):
             slot = session.slot
             if slot.pacing.time is None or slot.tail is None or slot.tail.filled == 0:
                 continue
-            if session.stream_time - self.playhead(session, now) >= self._line(slot):
+            if session.id in self._in_call:
+                if not overdue:
+                    continue
+            elif session.stream_time - self.playhead(session, now) >= self.frames:
                 continue
             pcm = session.stingers.mix(self._concealment(session, reason), session.stream_time)
             slot.tail.append(pcm)
