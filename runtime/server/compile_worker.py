@@ -110,7 +110,10 @@ def _serve(conn: multiprocessing.connection.Connection, memory_bytes: int) -> No
         if hard != resource.RLIM_INFINITY:
             soft = min(soft, hard)
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
-    conn.send("ready")
+    try:  # the parent may be gone already (a runtime stopped right after starting)
+        conn.send("ready")
+    except (EOFError, OSError):
+        return
     while True:
         try:
             job = conn.recv()
@@ -121,9 +124,12 @@ def _serve(conn: multiprocessing.connection.Connection, memory_bytes: int) -> No
         except MemoryError:
             verdict = Verdict(out_of_memory=True)
         try:
-            conn.send(verdict)
-        except MemoryError:
-            conn.send(Verdict(out_of_memory=True))
+            try:
+                conn.send(verdict)
+            except MemoryError:
+                conn.send(Verdict(out_of_memory=True))
+        except (EOFError, OSError):  # the parent went away while we judged
+            return
 
 
 @dataclass

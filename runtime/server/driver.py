@@ -73,19 +73,11 @@ class LoopDriver:
         self._executor.shutdown(wait=True, cancel_futures=True)
         self._background.shutdown(wait=False, cancel_futures=True)
 
-    async def _conceal_until(self, future: asyncio.Future, out) -> None:
-        """Wait for the engine call; whenever it overruns its deadline, or a session not
-        in it is about to run dry, play their concealment voice (never silence)."""
+    async def _conceal_until(self, future: asyncio.Future) -> None:
+        """Wait for the engine call; whenever a session's block misses its deadline
+        meanwhile (its buffer falls to the margin), play its concealment voice."""
         clock = self.loop.clock
         started = clock.now()
-        self.loop.started_call(out, started)
-        try:
-            await self._wait_concealing(future, started)
-        finally:
-            self.loop.ended_call()
-
-    async def _wait_concealing(self, future: asyncio.Future, started: float) -> None:
-        clock = self.loop.clock
         while not future.done():
             deadline = self.loop.conceal_deadline()
             timeout = None if deadline is None else max(0.0, deadline - clock.now())
@@ -111,7 +103,7 @@ class LoopDriver:
                 out = None
             if out is not None and out.requests:
                 future = aio.run_in_executor(self._executor, self.loop.execute, out)
-                await self._conceal_until(future, out)
+                await self._conceal_until(future)
                 try:
                     result = future.result()
                 except Exception as exc:  # the executor itself failed

@@ -112,8 +112,9 @@ class GenerationLoop:
     # Runs a callable off the owner's thread (the server: a thread pool, then wakes the
     # driver). None: run inline (offline rendering, tests).
     background: Callable[[Callable[[], None]], None] | None = None
-    # Conceal a call's rows once it overruns its expected duration by this much (default:
-    # one block; never below 50 ms).
+    # A block's deadline is its stream time less this margin: a session whose buffered
+    # audio falls to it while the engine is late plays its concealment voice (default:
+    # half a block, at least 50 ms).
     conceal_margin_s: float | None = None
 
     def __post_init__(self) -> None:
@@ -135,11 +136,9 @@ class GenerationLoop:
         self._bar_loop = info.name == "procedural"  # else the fallback voice
         self._fallback: FallbackVoice | None = None
         if self.conceal_margin_s is None:
-            self.conceal_margin_s = max(0.05, info.block_seconds)
+            self.conceal_margin_s = max(0.05, info.block_seconds / 2)
         self.slots: dict[str, SessionSlot] = {}
         self._waiting: set[str] = set()  # sessions whose prompts are still being embedded
-        self._in_call: set[str] = set()  # sessions in the engine call running now
-        self._call_due: float | None = None  # when that call's rows are concealed
 
     # ----------------------------------------------------------------------- sessions
     def open(self, scene: Scene, seed: int | None = None, session_id: str | None = None,
@@ -176,6 +175,7 @@ class GenerationLoop:
             # of that block starts when it exists, not when play was asked for.
             slot.pacing.time = None
             slot.pacing.sample = session.stream_time
+            slot.primed = False
         if session.state == SessionState.CLOSED:
             session.emit(EventKind.ENDED, reason=reason)
             self.discard(session)
@@ -329,13 +329,17 @@ class GenerationLoop:
     def _underrun(self, session: Session, heard: float, now: float) -> None:
         """Generation fell behind real time: count it once, tell listeners, and re-anchor
         the listener's clock at now on the audio that exists (lateness is reported, never
-        hidden)."""
+        hidden). Before the session's start-up burst first filled its lookahead, being
+        behind only moves its start (a player starts on a buffer): re-anchored, not
+        counted."""
         late = (heard - session.stream_time) / self.rate
-        session.counters.underruns += 1
-        self.stats.underruns += 1
-        session.emit(EventKind.UNDERRUN, late_s=round(late, 4))
+        if session.slot.primed:
+            session.counters.underruns += 1
+            self.stats.underruns += 1
+            session.emit(EventKind.UNDERRUN, late_s=round(late, 4))
         session.slot.pacing.sample = session.stream_time
         session.slot.pacing.time = now
+        session.slot.primed = False
 
     def _reset(self, session: Session) -> None:
         session.reset_requested = False
@@ -541,6 +545,9 @@ class GenerationLoop:
         if slot.tail is None:
             slot.tail = Tail(self.rate, self.engine.info.channels)
         slot.tail.append(pcm)
+        if not slot.primed:  # the start-up burst has filled the buffer: deadlines from now
+            slot.primed = session.stream_time + len(pcm) - self.playhead(
+                session, self.clock.now()) >= self.lookahead_s * self.rate - self.frames
 
         if request.clock is not None:
             # Where the next block starts (the grid engines re-read theirs exactly).
@@ -592,45 +599,27 @@ class GenerationLoop:
         return best
 
     # --------------------------------------------------------------- concealment
-    def started_call(self, out: SchedulerOutput, now: float) -> None:
-        """The driver started ``out``'s engine call at ``now``: its rows are concealed once
-        the call overruns its expected duration (the measured cost at its bucket) by the
-        margin, then one block at a time while it keeps running."""
-        estimate = self.cost.estimate(out.bucket or self.bucket_for(len(out.requests)),
-                                      len(out.requests)) or 0.0
-        self._in_call = {r.session.id for r in out.requests}
-        self._call_due = now + estimate + (self.conceal_margin_s or 0.0)
-
-    def ended_call(self) -> None:
-        self._in_call, self._call_due = set(), None
-
     def conceal_deadline(self) -> float | None:
-        """When the next concealment is due while a call runs: the call's own deadline for
-        its rows; for the sessions not in it, when their audio is about to run out."""
-        times = [] if self._call_due is None else [self._call_due]
-        times += [s.slot.pacing.time + (s.stream_time - s.slot.pacing.sample - self.frames)
-                  / self.rate for s in self.playing()
-                  if s.id not in self._in_call and s.slot.pacing.time is not None
-                  and s.slot.tail is not None]
+        """When the first playing session's buffered audio will fall to the margin (its
+        block's deadline: stream time less the margin); the driver conceals then if the
+        engine has not delivered."""
+        margin = (self.conceal_margin_s or 0.0) * self.rate
+        times = [s.slot.pacing.time + (s.stream_time - s.slot.pacing.sample - margin)
+                 / self.rate for s in self.playing()
+                 if s.slot.primed]
         return min(times) if times else None
 
     def conceal(self, now: float, reason: str = "late") -> list[Chunk]:
-        """The engine is late: the rows of an overdue call, and any other session about to
-        run dry, get one block of their concealment voice (the band's loop of its last
-        bar, or the fallback voice), crossfaded in at the start of a run. Counted per
-        reason."""
-        overdue = self._call_due is not None and now >= self._call_due
-        if overdue:
-            self._call_due = now + self.frames / self.rate
+        """The engine is late: every playing session whose buffered audio fell to the
+        margin gets one block of its concealment voice (the band's loop of its last bar,
+        or the fallback voice), crossfaded in at the start of a run. Counted per reason."""
+        margin = (self.conceal_margin_s or 0.0) * self.rate
         chunks = []
         for session in list(self.playing()):
             slot = session.slot
-            if slot.pacing.time is None or slot.tail is None or slot.tail.filled == 0:
-                continue
-            if session.id in self._in_call:
-                if not overdue:
-                    continue
-            elif session.stream_time - self.playhead(session, now) >= self.frames:
+            if not slot.primed or slot.tail is None or slot.tail.filled == 0:
+                continue  # still filling its buffer after (re)starting: no deadline yet
+            if session.stream_time - self.playhead(session, now) >= margin:
                 continue
             pcm = session.stingers.mix(self._concealment(session, reason), session.stream_time)
             slot.tail.append(pcm)

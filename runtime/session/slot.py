@@ -41,4 +41,5 @@ class SessionSlot:
     concealing: str | None = None  # reason, while the session plays its concealment voice
     loop: BarLoop | None = None  # the bar being looped (procedural sessions), during a run
     concealed: int = 0  # samples of concealment played in the current run
+    primed: bool = False  # its buffer has reached the lookahead since it (re)started
     lag: int = 0  # stream samples the engine has not generated (concealed, not dropped)

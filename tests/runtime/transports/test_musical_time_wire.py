@@ -118,7 +118,8 @@ def test_a_recorded_grpc_session_replays_bit_identically(recording_server, tmp_p
             out.setnchannels(2)
             out.setsampwidth(2)
             out.setframerate(RATE)
-            for i, chunk in enumerate(session.stream(seconds=9.0)):
+            events: list = []
+            for i, chunk in enumerate(session.stream(seconds=9.0, on_event=events.append)):
                 out.writeframes(chunk.pcm)
                 if i in update_at:
                     session.update(danger=round(rng.random(), 3), health=rng.randint(0, 100),
@@ -138,7 +139,12 @@ def test_a_recorded_grpc_session_replays_bit_identically(recording_server, tmp_p
     a, _ = soundfile.read(streamed, dtype="int16")
     b, _ = soundfile.read(replayed, dtype="int16")
     assert len(b) >= len(a) >= 9 * RATE
-    assert np.array_equal(a, b[: len(a)])  # bit-identical
+    # Bit-identical, up to where the live engine was late and its concealment voice played
+    # (the offline replay is never late); on a quiet machine that is nowhere.
+    concealed = [e.stream_time for e in events if e.kind == "concealed"]
+    upto = min(concealed, default=len(a))
+    assert upto >= 2 * RATE
+    assert np.array_equal(a[:upto], b[:upto])  # bit-identical
 
     # --diff agrees, and points at the first difference (with the blend there) when any.
     soundfile.write(tmp_path / "cut.wav", b[: len(a)], RATE, subtype="PCM_16")
