@@ -174,7 +174,7 @@ class GenerationLoop:
             # Unanchored until the first block after (re)starting is delivered: playback
             # of that block starts when it exists, not when play was asked for.
             slot.pacing.time = None
-            slot.pacing.sample = session.stream_time
+            slot.pacing.sample = slot.started = session.stream_time
             slot.primed = False
         if session.state == SessionState.CLOSED:
             session.emit(EventKind.ENDED, reason=reason)
@@ -333,13 +333,18 @@ class GenerationLoop:
         behind only moves its start (a player starts on a buffer): re-anchored, not
         counted."""
         late = (heard - session.stream_time) / self.rate
-        if session.slot.primed:
+        if not self._warming(session.slot, session.stream_time):
             session.counters.underruns += 1
             self.stats.underruns += 1
             session.emit(EventKind.UNDERRUN, late_s=round(late, 4))
         session.slot.pacing.sample = session.stream_time
         session.slot.pacing.time = now
         session.slot.primed = False
+
+    def _warming(self, slot: SessionSlot, stream_time: int) -> bool:
+        """Still in its start-up burst: not yet primed, and less than two lookaheads of
+        audio made since play. A session behind for longer is late, and counted."""
+        return not slot.primed and stream_time - slot.started < 2 * self.lookahead_s * self.rate
 
     def _reset(self, session: Session) -> None:
         session.reset_requested = False
@@ -606,7 +611,8 @@ class GenerationLoop:
         margin = (self.conceal_margin_s or 0.0) * self.rate
         times = [s.slot.pacing.time + (s.stream_time - s.slot.pacing.sample - margin)
                  / self.rate for s in self.playing()
-                 if s.slot.primed]
+                 if s.slot.pacing.time is not None and s.slot.tail is not None
+                 and not self._warming(s.slot, s.stream_time)]
         return min(times) if times else None
 
     def conceal(self, now: float, reason: str = "late") -> list[Chunk]:
@@ -617,7 +623,8 @@ class GenerationLoop:
         chunks = []
         for session in list(self.playing()):
             slot = session.slot
-            if not slot.primed or slot.tail is None or slot.tail.filled == 0:
+            if slot.pacing.time is None or slot.tail is None or slot.tail.filled == 0 or \
+                    self._warming(slot, session.stream_time):
                 continue  # still filling its buffer after (re)starting: no deadline yet
             if session.stream_time - self.playhead(session, now) >= margin:
                 continue

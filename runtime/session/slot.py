@@ -42,4 +42,5 @@ class SessionSlot:
     loop: BarLoop | None = None  # the bar being looped (procedural sessions), during a run
     concealed: int = 0  # samples of concealment played in the current run
     primed: bool = False  # its buffer has reached the lookahead since it (re)started
+    started: int = 0  # the stream sample at which it last started playing
     lag: int = 0  # stream samples the engine has not generated (concealed, not dropped)
