@@ -54,11 +54,6 @@ class LoopDriver:
 
         self._background.submit(run)
 
-    def run_in_engine_thread(self, fn: Callable, *args):
-        """Await ``fn(*args)`` on the engine's thread (between steps, never during one)."""
-        assert self._aio is not None
-        return self._aio.run_in_executor(self._executor, fn, *args)
-
     def wake(self) -> None:
         """Call after adding or resuming a session so it gets audio at once."""
         self._wake.set()

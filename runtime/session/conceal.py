@@ -143,9 +143,6 @@ class FallbackVoice:
     def stop(self, session_id: str) -> None:
         self._voices.pop(session_id, None)
 
-    def active(self, session_id: str) -> bool:
-        return session_id in self._voices
-
     def block(self, session_id: str, blend: Blend, clock: BeatClock | None,
               frames: int) -> np.ndarray:
         state, spare, skip = self._voices[session_id]

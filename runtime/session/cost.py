@@ -21,14 +21,12 @@ def pow2_bucket(rows: int) -> int:
 class CostModel:
     per_call: bool  # True: a call costs the same whatever its rows (a bucketed engine)
     seconds: dict[int, float] = field(default_factory=dict)  # bucket -> s per call (or per row)
-    calls: dict[int, int] = field(default_factory=dict)
     row_s: float | None = None  # a per-row engine: seconds per row over recent calls
 
     def observe(self, bucket: int, rows: int, seconds: float) -> None:
         value = seconds if self.per_call else seconds / max(1, rows)
         old = self.seconds.get(bucket)
         self.seconds[bucket] = value if old is None else (1 - ALPHA) * old + ALPHA * value
-        self.calls[bucket] = self.calls.get(bucket, 0) + 1
         if not self.per_call:
             # One estimate for every batch size: rows cost alike, and a bucket the
             # scheduler stopped using (after one slow call) must not keep its old cost.

@@ -313,8 +313,13 @@ class GenerationLoop:
     def _ready(self, session: Session) -> bool:
         """Prompts embedded; a prompt that cannot be embedded ends the session."""
         assert self.styles is not None
+        key = (session.scene, tuple(session.override or ()))
+        done = session.slot.prepared
+        if done is not None and done[0] is key[0] and done[1] == key[1]:
+            return True  # checked once per scene and prompt override, not every step
         if self.prepare(session):
             self._waiting.discard(session.id)
+            session.slot.prepared = key
             return True
         self._waiting.add(session.id)
         prompts = list(session.scene.prompts.values()) + [

@@ -37,6 +37,7 @@ class SessionSlot:
     clock: BeatClock | None = None  # where the next block starts on the beat grid
     last_style: np.ndarray | None = None  # the style of the latest block requested
     last_knobs: Knobs | None = None
+    prepared: tuple | None = None  # (scene, override) whose prompts are all embedded
     tail: Tail | None = None  # the last seconds played, for concealment
     concealing: str | None = None  # reason, while the session plays its concealment voice
     loop: BarLoop | None = None  # the bar being looped (procedural sessions), during a run
