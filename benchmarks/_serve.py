@@ -7,6 +7,7 @@ import re
 import socket
 import subprocess
 import sys
+import urllib.request
 from dataclasses import dataclass
 
 
@@ -25,6 +26,17 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def metric(console: str, name: str, **labels: str) -> float:
+    """The sum of the /metrics samples called ``name`` whose labels include ``labels``."""
+    text = urllib.request.urlopen(f"{console}/metrics", timeout=10).read().decode()
+    total = 0.0
+    for m in re.finditer(rf"^{name}(\{{[^}}]*\}})? (\S+)$", text, re.M):
+        got = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1) or ""))
+        if all(got.get(k) == v for k, v in labels.items()):
+            total += float(m.group(2))
+    return total
 
 
 def start_server(lookahead: float, *extra: str, log_env: str = "BENCH_SERVER_LOG",

@@ -19,18 +19,16 @@ import itertools
 import json
 import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 
 from cadenza.sdk.aio import AsyncClient
 from cadenza.sdk.errors import NotFound
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _serve import free_port
+from _serve import free_port, metric
 from _serve import start_server as serve
 
 SCENES = ("dungeon", "museum", "minimal")
@@ -40,11 +38,6 @@ def start_server(lookahead: float, *extra: str) -> tuple[subprocess.Popen, str, 
     port = free_port()
     served = serve(lookahead, *extra, log_env="LOAD_SERVER_LOG", console_port=port)
     return served.process, served.grpc_address, f"http://127.0.0.1:{port}"
-
-
-def metric(console: str, name: str) -> float:
-    text = urllib.request.urlopen(f"{console}/metrics", timeout=10).read().decode()
-    return sum(float(v) for v in re.findall(rf"^{name}(?:\{{[^}}]*\}})? (\S+)$", text, re.M))
 
 
 async def info_or_none(handle):

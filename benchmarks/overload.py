@@ -18,26 +18,15 @@ import json
 import os
 import platform
 import re
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 
 from cadenza.sdk.aio import AsyncClient
 from cadenza.sdk.errors import ResourceExhausted
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def gauge(console: str, name: str) -> float:
-    text = urllib.request.urlopen(f"{console}/metrics", timeout=10).read().decode()
-    found = re.findall(rf"^{name}(?:\{{[^}}]*\}})? (\S+)$", text, re.M)
-    return sum(float(v) for v in found)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _serve import free_port, metric
 
 
 async def run(address: str, console: str, factor: float, seconds: float, warm: int) -> dict:
@@ -68,7 +57,7 @@ async def run(address: str, console: str, factor: float, seconds: float, warm: i
         for i in range(warm):
             await ask(i)
         await asyncio.sleep(3.0)  # calls measured at this load
-        capacity = int(gauge(console, "cadenza_admission_capacity"))
+        capacity = int(metric(console, "cadenza_admission_capacity"))
         asked = max(1, int(factor * capacity))
         for i in range(warm, warm + asked):
             await ask(i)

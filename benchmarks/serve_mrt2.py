@@ -25,13 +25,14 @@ import json
 import os
 import platform
 import re
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _serve import free_port, metric
 
 PROMPTS = ["calm ambient piano", "fast aggressive drums", "dark drones", "lo-fi hip hop",
            "epic orchestral", "warm jazz trio", "synthwave", "celtic fiddle"]
@@ -66,25 +67,13 @@ def engine_alone(levels: list[int], calls: int) -> list[dict]:
     return rows
 
 
-def metric(text: str, name: str, **labels: str) -> float:
-    total = 0.0
-    for line in text.splitlines():
-        if not line.startswith(name):
-            continue
-        m = re.match(r'([a-z_]+)(\{[^}]*\})? ([-0-9.e+]+|NaN)', line)
-        if not m or m.group(1) != name:
-            continue
-        got = dict(re.findall(r'(\w+)="([^"]*)"', m.group(2) or ""))
-        if all(got.get(k) == v for k, v in labels.items()):
-            total += float(m.group(3))
-    return total
-
-
 async def stream_level(address: str, console: str, n: int, seconds: float) -> dict:
     from cadenza.sdk.aio import AsyncClient
 
-    def scrape() -> str:
-        return urllib.request.urlopen(f"{console}/metrics", timeout=10).read().decode()
+    def scrape() -> dict[str, float]:
+        names = ("cadenza_batch_size_count", "cadenza_batch_size_sum",
+                 "cadenza_concealed_seconds_total", "cadenza_realtime_factor")
+        return {n: metric(console, n, engine="magenta-rt2") for n in names}
 
     async with AsyncClient(address, timeout=60) as client:
         before = scrape()
@@ -102,23 +91,16 @@ async def stream_level(address: str, console: str, n: int, seconds: float) -> di
             await h.close()
 
     def moved(name: str) -> float:
-        return metric(after, name, engine="magenta-rt2") - metric(before, name, engine="magenta-rt2")
+        return after[name] - before[name]
 
     calls = moved("cadenza_batch_size_count")
     return {"sessions": n, "seconds": seconds,
             "underruns": sum(i.underruns for i in infos),
             "rows_per_call": round(moved("cadenza_batch_size_sum") / calls, 2) if calls else 0.0,
             "engine_calls": int(calls),
-            "realtime_factor": round(metric(after, "cadenza_realtime_factor",
-                                            engine="magenta-rt2"), 3),
+            "realtime_factor": round(after["cadenza_realtime_factor"], 3),
             "concealed_s": round(moved("cadenza_concealed_seconds_total"), 2),
             "chunks": sum(counts.values())}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def served(levels: list[int], seconds: float) -> list[dict]:
