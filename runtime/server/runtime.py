@@ -65,6 +65,10 @@ class _History:
     def since(self, seq: int) -> list[Chunk]:
         return [c for c in self.chunks if c.seq >= seq]
 
+    def unheard(self, playhead: float) -> list[Chunk]:
+        """Chunks still ahead of (or under) the playhead: generated, not yet heard."""
+        return [c for c in self.chunks if c.stream_time + c.frames > playhead]
+
 
 class _EventLog:
     """Listener writing one log line per session event (not per chunk)."""
@@ -499,6 +503,11 @@ class Runtime:
         sub = Subscription(session_id, max(2, int(self.config.max_backlog_s / per_chunk)), beats)
         if resume_from_seq is not None:
             sub.replay(entry.history.since(resume_from_seq))
+        elif session.state == SessionState.PLAYING:
+            # A stream joining a playing session starts with the audio already generated
+            # ahead of real time, so its buffer holds the whole lookahead (not one block)
+            # and it rides out a late block as the first listener does.
+            sub.replay(entry.history.unheard(entry.loop.playhead(session, entry.loop.clock.now())))
         if not session.state.live:
             # Failed or closed, not yet forgotten: say so at once (the events a live
             # stream got when it ended), then the stream ends; never wait for more.

@@ -3,14 +3,21 @@
 An accelerator's call costs about the same for any rows up to its compiled batch size, so
 engines that batch (`engines.base.Batched`) are budgeted per call at their bucket. Other
 engines (the procedural band loops over rows) are budgeted per row, measured within the
-same power-of-two bucket. Either way the estimate is a recent average of real calls.
+same power-of-two bucket. Either way the scheduler's estimate is a recent average of real
+calls (it follows a slowdown within a few calls), while admission reads `steady`, the
+lower quartile of the last `WINDOW` calls: what the engine costs when the machine lets it
+run. A burst of contention (twenty clients starting at once on a small machine) must not
+make the server refuse sessions it holds easily; a lasting slowdown still moves it.
 """
 
 from __future__ import annotations
 
+import collections
+import statistics
 from dataclasses import dataclass, field
 
 ALPHA = 0.2  # weight of the newest call in the moving average
+WINDOW = 256  # calls behind the steady (median) cost: ~13 s of 50-ms blocks
 
 
 def pow2_bucket(rows: int) -> int:
@@ -22,9 +29,12 @@ class CostModel:
     per_call: bool  # True: a call costs the same whatever its rows (a bucketed engine)
     seconds: dict[int, float] = field(default_factory=dict)  # bucket -> s per call (or per row)
     row_s: float | None = None  # a per-row engine: seconds per row over recent calls
+    recent: dict[int, collections.deque[float]] = field(default_factory=dict)
 
     def observe(self, bucket: int, rows: int, seconds: float) -> None:
         value = seconds if self.per_call else seconds / max(1, rows)
+        key = bucket if self.per_call else 0  # a per-row engine: one window for all rows
+        self.recent.setdefault(key, collections.deque(maxlen=WINDOW)).append(value)
         old = self.seconds.get(bucket)
         self.seconds[bucket] = value if old is None else (1 - ALPHA) * old + ALPHA * value
         if not self.per_call:
@@ -44,3 +54,12 @@ class CostModel:
             near = min(self.seconds, key=lambda b: abs(b.bit_length() - bucket.bit_length()))
             value = self.seconds[near] * max(1.0, bucket / near)
         return value
+
+    def steady(self, bucket: int = 0) -> float | None:
+        """The lower-quartile cost over the last `WINDOW` calls: per call at ``bucket`` (a
+        bucketed engine), per row otherwise (``bucket`` ignored); None when none was
+        measured."""
+        window = self.recent.get(bucket if self.per_call else 0)
+        if not window:
+            return None
+        return window[0] if len(window) == 1 else statistics.quantiles(window, n=4)[0]

@@ -589,20 +589,21 @@ class GenerationLoop:
         block's time spare (for the event loop, transports, noisy neighbours), from the
         measured cost of its calls; None before any call was measured. A bucketed engine:
         the largest bucket whose call fits (an unmeasured bucket costs at most in
-        proportion to its size); a per-row engine: the rows whose cost fits."""
+        proportion to its size); a per-row engine: the rows whose cost fits. Costs are
+        the steady (lower-quartile) ones: a burst of contention does not shrink it."""
         cost = self.cost
         if not cost.seconds:
             return None
         budget = headroom * self.engine.info.block_seconds
         if not cost.per_call:
-            return min(self.engine.info.max_batch, int(budget / max(cost.row_s or 0.0, 1e-9)))
+            return min(self.engine.info.max_batch, int(budget / max(cost.steady() or 0.0, 1e-9)))
         best = 0
         size = 1
         while size <= self.engine.info.max_batch:
-            measured = cost.seconds.get(size)
+            measured = cost.steady(size)
             if measured is None:
                 below = [b for b in cost.seconds if b < size]
-                measured = cost.seconds[max(below)] * size / max(below) if below else None
+                measured = cost.steady(max(below)) * size / max(below) if below else None
             if measured is not None and measured <= budget:
                 best = size
             size *= 2

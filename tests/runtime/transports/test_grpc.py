@@ -229,3 +229,15 @@ def test_token_is_required_on_every_rpc():
         with grpc.insecure_channel(server.grpc_address) as channel:
             reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest())
             assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_a_stream_joining_a_playing_session_gets_the_audio_generated_ahead(client):
+    # A listener that joins late starts with the lookahead already generated (not heard
+    # yet), so its buffer is as deep as the first listener's and rides out a late block.
+    session = client.create_session(scene="minimal")
+    time.sleep(1.5)
+    generated = session.info().stream_time
+    first = next(iter(client.session(session.id).stream(seconds=0.2)))  # live, no resume
+    unheard = generated - first.stream_time
+    assert 0.3 * RATE <= unheard <= 0.6 * RATE, unheard / RATE
+    session.close()
