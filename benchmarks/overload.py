@@ -29,7 +29,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _serve import free_port, metric
 
 
-async def run(address: str, console: str, factor: float, seconds: float, warm: int) -> dict:
+async def run(address: str, console: str, factor: float, seconds: float, warm: int,
+              settle: float) -> dict:
     async with AsyncClient(address, timeout=30) as client:
         streams, admitted, refused, hints, slowest = [], [], 0, [], 0.0
         counts: dict[str, int] = {}
@@ -56,13 +57,29 @@ async def run(address: str, console: str, factor: float, seconds: float, warm: i
 
         for i in range(warm):
             await ask(i)
-        await asyncio.sleep(3.0)  # calls measured at this load
+        await asyncio.sleep(settle)  # calls measured at this load, past the start-up bursts
         capacity = int(metric(console, "cadenza_admission_capacity"))
         asked = max(1, int(factor * capacity))
+        t0 = time.monotonic()
+        timeline: list[tuple] = []  # (s since asking began, admitted, underruns, concealed s)
+
+        async def watch():
+            while True:
+                await asyncio.sleep(2.0)
+                total = 0
+                for s in list(admitted):
+                    info = await s.info()
+                    total += info.underruns
+                timeline.append((round(time.monotonic() - t0, 1), len(admitted), total, round(
+                    metric(console, "cadenza_concealed_seconds_total"), 2)))
+
+        watcher = asyncio.ensure_future(watch())
         for i in range(warm, warm + asked):
             await ask(i)
             await asyncio.sleep(0.02)
         await asyncio.gather(*streams)
+        watcher.cancel()
+        concealed = metric(console, "cadenza_concealed_seconds_total")
         infos = [await s.info() for s in admitted]
         for s in admitted:
             await s.close()
@@ -70,8 +87,10 @@ async def run(address: str, console: str, factor: float, seconds: float, warm: i
             "refused": refused, "retry_hints": sorted({h for h in hints if h is not None}),
             "refused_without_hint": sum(1 for h in hints if h is None),
             "underruns_admitted": sum(i.underruns for i in infos),
+            "concealed_s_total": round(concealed, 2),
             "short_streams": sum(1 for n in counts.values() if n < seconds / 0.05 - 1),
-            "slowest_create_s": round(slowest, 3), "seconds": seconds}
+            "slowest_create_s": round(slowest, 3), "seconds": seconds,
+            "underruns_over_time": timeline}
 
 
 def main() -> None:
@@ -79,23 +98,27 @@ def main() -> None:
     parser.add_argument("--factor", type=float, default=3.0)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--warm", type=int, default=16)
+    parser.add_argument("--settle", type=float, default=10.0,
+                        help="seconds the warm sessions stream before the capacity is read")
     parser.add_argument("--json", default="overload.json")
     args = parser.parse_args()
     console_port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cadenza.runtime.cli", "serve", "--grpc-port", "0", "--ws-port",
-         "0", "--console-port", str(console_port)], stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL, text=True)
-    try:
-        line = proc.stdout.readline()
-        grpc = re.search(r"gRPC ([\d.]+:\d+)", line)
-        if not grpc:
-            raise SystemExit(f"server did not start: {line!r}")
-        result = asyncio.run(run(grpc.group(1), f"http://127.0.0.1:{console_port}",
-                                 args.factor, args.seconds, args.warm))
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    # The server's log goes to $OVERLOAD_SERVER_LOG when set (underrun and concealment lines).
+    with open(os.environ.get("OVERLOAD_SERVER_LOG", os.devnull), "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cadenza.runtime.cli", "serve", "--grpc-port", "0",
+             "--ws-port", "0", "--console-port", str(console_port)], stdout=subprocess.PIPE,
+            stderr=log, text=True)
+        try:
+            line = proc.stdout.readline()
+            grpc = re.search(r"gRPC ([\d.]+:\d+)", line)
+            if not grpc:
+                raise SystemExit(f"server did not start: {line!r}")
+            result = asyncio.run(run(grpc.group(1), f"http://127.0.0.1:{console_port}",
+                                     args.factor, args.seconds, args.warm, args.settle))
+        finally:
+            proc.terminate()
+            proc.wait(10)
     result["machine"] = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs"
     for key, value in result.items():
         print(f"{key:>22}: {value}")

@@ -17,6 +17,7 @@ class RuntimeConfig:
     admission: bool = True                  # refuse sessions beyond the measured capacity
     admission_floor: int = 16               # below this many sessions, always admit
     admission_headroom: float = 0.6         # share of a block's time the engine may use
+    admission_cpu: float = 0.7              # cores this process may use (a per-row engine)
     max_listeners: int = 16                 # streams attached to one session
     idle_timeout_s: float = 60.0            # a session with no stream for this long is closed
     max_backlog_s: float = 4.0              # a stream further behind than this is dropped

@@ -212,7 +212,9 @@ class Runtime:
         pair = self._loops.get(name)
         if pair is None:
             loop = GenerationLoop(self.engine(name), lookahead_s=self.config.lookahead_s,
-                                  clock=self.clock)
+                                  clock=self.clock,
+                                  admission_headroom=self.config.admission_headroom,
+                                  admission_cpu=self.config.admission_cpu)
             driver = LoopDriver(loop)
             driver.start()
             pair = self._loops[name] = (loop, driver)
@@ -286,7 +288,7 @@ class Runtime:
         live = sum(1 for s in loop.sessions.values() if s.state.live)
         if live < self.config.admission_floor:
             return
-        capacity = loop.capacity(self.config.admission_headroom)
+        capacity = loop.capacity()
         if capacity is not None and live >= capacity:
             self.metrics.refused("capacity")
             raise ResourceExhausted(

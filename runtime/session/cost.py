@@ -30,6 +30,11 @@ class CostModel:
     seconds: dict[int, float] = field(default_factory=dict)  # bucket -> s per call (or per row)
     row_s: float | None = None  # a per-row engine: seconds per row over recent calls
     recent: dict[int, collections.deque[float]] = field(default_factory=dict)
+    # (process CPU seconds, rows so far) after recent calls: what a row costs the whole
+    # process (engine, transports, encoding), for admission of a per-row engine.
+    process: collections.deque[tuple[float, int]] = field(
+        default_factory=lambda: collections.deque(maxlen=WINDOW))
+    rows_total: int = 0
 
     def observe(self, bucket: int, rows: int, seconds: float) -> None:
         value = seconds if self.per_call else seconds / max(1, rows)
@@ -54,6 +59,18 @@ class CostModel:
             near = min(self.seconds, key=lambda b: abs(b.bit_length() - bucket.bit_length()))
             value = self.seconds[near] * max(1.0, bucket / near)
         return value
+
+    def observe_process(self, cpu_seconds: float, rows: int) -> None:
+        """Record the process's CPU time (``time.process_time``) after a call of ``rows``."""
+        self.rows_total += rows
+        self.process.append((cpu_seconds, self.rows_total))
+
+    def process_row_s(self) -> float | None:
+        """Process CPU seconds per generated row over the window; None below 16 calls."""
+        if len(self.process) < 16:
+            return None
+        (cpu0, rows0), (cpu1, rows1) = self.process[0], self.process[-1]
+        return (cpu1 - cpu0) / (rows1 - rows0) if rows1 > rows0 else None
 
     def steady(self, bucket: int = 0) -> float | None:
         """The lower-quartile cost over the last `WINDOW` calls: per call at ``bucket`` (a

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import math
 import secrets
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -116,6 +117,11 @@ class GenerationLoop:
     # audio falls to it while the engine is late plays its concealment voice (default:
     # half a block, at least 50 ms).
     conceal_margin_s: float | None = None
+    # Admission (see `capacity`): the share of a block's time the engine may use, and the
+    # CPU cores this process may use for a per-row engine (one interpreter: the engine
+    # and the transports share one GIL; the rest is spare).
+    admission_headroom: float = 0.6
+    admission_cpu: float = 0.7
 
     def __post_init__(self) -> None:
         self._stinger_files: dict[str, np.ndarray | BaseException] = {}
@@ -502,6 +508,7 @@ class GenerationLoop:
         elapsed = self.clock.now() - started
         bucket = output.bucket or self.bucket_for(len(requests))
         self.cost.observe(bucket, len(requests), elapsed)
+        self.cost.observe_process(time.process_time(), len(requests))
         stats = self.stats
         stats.engine_seconds += elapsed
         stats.last_step_seconds = elapsed
@@ -584,19 +591,27 @@ class GenerationLoop:
         return pcm
 
     # ----------------------------------------------------------------- admission
-    def capacity(self, headroom: float = 0.6) -> int | None:
+    def capacity(self, headroom: float | None = None) -> int | None:
         """Sessions this loop can hold in real time, keeping ``1 - headroom`` of each
         block's time spare (for the event loop, transports, noisy neighbours), from the
         measured cost of its calls; None before any call was measured. A bucketed engine:
         the largest bucket whose call fits (an unmeasured bucket costs at most in
-        proportion to its size); a per-row engine: the rows whose cost fits. Costs are
-        the steady (lower-quartile) ones: a burst of contention does not shrink it."""
+        proportion to its size); a per-row engine: the rows whose cost fits, and whose
+        whole cost to this process (its CPU time per row generated, transports
+        included) fits in ``admission_cpu`` cores. Engine costs are the steady
+        (lower-quartile) ones: a burst of contention does not shrink it."""
         cost = self.cost
         if not cost.seconds:
             return None
+        headroom = self.admission_headroom if headroom is None else headroom
         budget = headroom * self.engine.info.block_seconds
         if not cost.per_call:
-            return min(self.engine.info.max_batch, int(budget / max(cost.steady() or 0.0, 1e-9)))
+            fits = int(budget / max(cost.steady() or 0.0, 1e-9))
+            process = cost.process_row_s()
+            if process is not None:  # rows per second one session needs: rate / frames
+                fits = min(fits, int(self.admission_cpu * self.frames / self.rate
+                                     / max(process, 1e-9)))
+            return min(self.engine.info.max_batch, fits)
         best = 0
         size = 1
         while size <= self.engine.info.max_batch:

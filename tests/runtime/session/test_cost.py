@@ -26,3 +26,19 @@ def test_a_lasting_slowdown_moves_the_steady_cost():
         cost.observe(4, 4, 0.030)
     assert cost.steady(4) == pytest.approx(0.030)
     assert cost.steady(8) is None
+
+
+def test_a_per_row_engines_capacity_is_bounded_by_what_rows_cost_the_process():
+    from cadenza.runtime.engines.procedural import ProceduralEngine
+    from cadenza.runtime.session.loop import GenerationLoop
+
+    loop = GenerationLoop(ProceduralEngine(), admission_headroom=0.6, admission_cpu=0.7)
+    for i in range(64):
+        loop.cost.observe(32, 32, 32 * 0.0005)  # the engine: 0.5 ms a row -> 60 rows fit
+        loop.cost.observe_process(i * 32 * 0.0005, 32)  # the process: the engine alone
+    assert loop.capacity() == 60
+    for i in range(64, 64 + 2 * WINDOW):  # transports cost the process as much again
+        loop.cost.observe(32, 32, 32 * 0.0005)
+        loop.cost.observe_process(i * 32 * 0.002, 32)
+    # 0.7 cores / (2 ms of CPU a row x 20 rows a second) = 17 sessions
+    assert loop.capacity() == 17
