@@ -12,8 +12,9 @@ Stage 2 (served): `cadenza serve --engine magenta-rt2 --model tiny` as its own p
 then N sessions streamed over gRPC by one asyncio client for ``--seconds``: underruns
 (counted by the server), seconds the fallback voice covered (cadenza_concealed_seconds),
 rows per engine call (from /metrics: cadenza_batch_size sum / count), the server's
-cadenza_realtime_factor. Sessions it sustains: the largest N with 0 underruns and at most
-0.5 s concealed (the start-up). The ratio served / engine-alone is the figure of merit
+cadenza_realtime_factor. Sessions it sustains: the largest N with 0 underruns and nothing
+concealed after the start-up (the first STARTUP_S seconds, while every session's first
+blocks are being generated at once). The ratio served / engine-alone is the figure of merit
 (same machine, same run). Prints a table, writes JSON after each stage.
 """
 
@@ -34,6 +35,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _serve import free_port, metric
 
+STARTUP_S = 5.0
 PROMPTS = ["calm ambient piano", "fast aggressive drums", "dark drones", "lo-fi hip hop",
            "epic orchestral", "warm jazz trio", "synthwave", "celtic fiddle"]
 
@@ -84,7 +86,12 @@ async def stream_level(address: str, console: str, n: int, seconds: float) -> di
             async for _chunk in session.stream("s16le", seconds=seconds):
                 counts[session.id] += 1
 
-        await asyncio.gather(*(consume(h) for h in handles))
+        async def startup() -> dict[str, float]:
+            await asyncio.sleep(STARTUP_S)
+            return scrape()
+
+        marks = await asyncio.gather(startup(), *(consume(h) for h in handles))
+        settled = marks[0]
         infos = [await h.info() for h in handles]
         after = scrape()
         for h in handles:
@@ -100,6 +107,8 @@ async def stream_level(address: str, console: str, n: int, seconds: float) -> di
             "engine_calls": int(calls),
             "realtime_factor": round(after["cadenza_realtime_factor"], 3),
             "concealed_s": round(moved("cadenza_concealed_seconds_total"), 2),
+            "concealed_steady_s": round(after["cadenza_concealed_seconds_total"]
+                                        - settled["cadenza_concealed_seconds_total"], 2),
             "chunks": sum(counts.values())}
 
 
@@ -146,16 +155,17 @@ def main() -> None:
     out["served"] = served(args.levels, args.seconds)
     alone = max((r["sessions"] for r in out["engine_alone"] if r["rtf_each"] >= 1.0), default=0)
     serve = max((r["sessions"] for r in out["served"]
-                 if r["underruns"] == 0 and r["concealed_s"] <= 0.5), default=0)
+                 if r["underruns"] == 0 and r["concealed_steady_s"] == 0), default=0)
     out["sustained"] = {"engine_alone": alone, "served": serve,
                         "ratio": round(serve / alone, 2) if alone else None}
     save()
     print(f"\n{out['machine']}, Python {out['python']}\n")
     print(f"{'sessions':>8} {'alone ms/call':>13} {'alone rtf':>9} {'served underruns':>16} "
-          f"{'concealed':>9} {'rows/call':>9} {'served rtf':>10}")
+          f"{'concealed':>9} {'after start-up':>14} {'rows/call':>9} {'served rtf':>10}")
     for a, s in zip(out["engine_alone"], out["served"], strict=True):
         print(f"{a['sessions']:>8} {a['call_s'] * 1000:>13.1f} {a['rtf_each']:>9.2f} "
-              f"{s['underruns']:>16} {s['concealed_s']:>8.2f}s {s['rows_per_call']:>9.2f} "
+              f"{s['underruns']:>16} {s['concealed_s']:>8.2f}s {s['concealed_steady_s']:>13.2f}s "
+              f"{s['rows_per_call']:>9.2f} "
               f"{s['realtime_factor']:>10.2f}")
     print(f"\nsustained: engine alone {alone}, served {serve}, ratio {out['sustained']['ratio']}")
     print(f"wrote {args.json}")

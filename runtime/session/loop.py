@@ -100,6 +100,7 @@ class LoopStats:
     recent_rows: float = 0.0
     concealed_s: dict[str, float] = field(default_factory=dict)  # reason -> seconds played
     late_blocks: int = 0  # engine blocks dropped because concealment had covered them
+    retimed_blocks: int = 0  # model blocks played after the concealment that covered them
 
 
 @dataclass
@@ -548,10 +549,17 @@ class GenerationLoop:
             if self._release is not None:
                 self._release(state)  # closed while its block was being generated
             return None
-        if request.at != session.stream_time:  # concealment covered it: drop, keep state
-            self.stats.late_blocks += 1
-            slot.lag -= len(pcm)
-            return None
+        clock = request.clock
+        if request.at != session.stream_time:  # concealment covered its place
+            if self._grid is not None:  # the band regenerates on its grid (slot.lag): drop
+                self.stats.late_blocks += 1
+                slot.lag -= len(pcm)
+                return None
+            # A model's block continues its own stream: play it after the concealment (a
+            # dropped block is a whole engine call lost, and the engine falls further
+            # behind); the listener's beat moves on from where the concealment left it.
+            self.stats.retimed_blocks += 1
+            clock = slot.clock
         if slot.pacing.time is None:
             slot.pacing.time = self.clock.now()
             slot.pacing.sample = session.stream_time
@@ -566,12 +574,12 @@ class GenerationLoop:
             slot.primed = session.stream_time + len(pcm) - self.playhead(
                 session, self.clock.now()) >= self.lookahead_s * self.rate - self.frames
 
-        if request.clock is not None:
+        if clock is not None:
             # Where the next block starts (the grid engines re-read theirs exactly).
             bpm = None if self._grid is not None else _unit_bpm(
-                request.knobs.bpm or session.scene.time.bpm, request.clock.beat_unit)
-            slot.clock = request.clock.advanced(len(pcm), bpm)
-        chunk = session.make_chunk(pcm, request.blend, request.weights, request.clock)
+                request.knobs.bpm or session.scene.time.bpm, clock.beat_unit)
+            slot.clock = clock.advanced(len(pcm), bpm)
+        chunk = session.make_chunk(pcm, request.blend, request.weights, clock)
         session.publish(chunk)
         return chunk
 
