@@ -146,13 +146,14 @@ class Band:
                         release=max(480.0, round(release / 480.0) * 480.0),
                         vib=round(vib, 2),
                         **(colour.fields() if colour is not None else {}))
-        out.add(start, self.synth.tone(spec), PITCHED_INDEX[bus], vel, pan)
+        out.add(start, self.synth.tone(spec), PITCHED_INDEX[bus], vel, pan, spec)
 
     def _hit(self, out: Sounding, start: int, kind: str, vel: float, pan: float, decay: float,
              pitch: float = 1.0, clap: float = 0.0, variant: int = 0, brush: float = 0.0) -> None:
         spec = HitSpec(kind=DRUM_INDEX[kind], decay=round(decay, 2), pitch=round(pitch, 2),
                        clap=round(clap, 1), variant=variant, brush=round(brush * 4) / 4)
-        out.add(start, self.synth.hit(spec), len(PITCHED_INDEX) + DRUM_INDEX[kind], vel, pan)
+        out.add(start, self.synth.hit(spec), len(PITCHED_INDEX) + DRUM_INDEX[kind], vel, pan,
+                spec)
 
     # ---------------------------------------------------------------- bar-level choices
     def start_bar(self, m: Musician, bar: int, s: np.ndarray, rng: np.random.Generator,

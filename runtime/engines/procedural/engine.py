@@ -31,7 +31,7 @@ from ..base import (
     StyleChange,
     StyleEmbedding,
 )
-from . import lexicon, theory
+from . import lexicon, synth, theory
 from . import style as S
 from .band import COMMON, KEY_ROOTS, STEPS_PER_BEAT, Band, Musician, Sampling
 from .effects import ReverbState, ToneState, reverb, soft_clip, tone
@@ -41,6 +41,7 @@ from .tables import TableBank, noise_tables
 
 VERSION = "1.0"
 BLOCK_FRAMES = 2400  # 50 ms
+MAX_RESTORED_SAMPLES = 600 * 48_000  # sounding audio a restored snapshot may render
 # Mix constants: a voice at level 1 plays at this gain (before master).
 _PITCHED_GAIN = np.array([0.55, 0.16, 0.30, 0.16])  # bass, pad, lead, arp
 _DRUM_GAIN = np.array([0.85, 0.50, 0.22, 0.45])  # kick, snare, hats, hand drums
@@ -197,20 +198,53 @@ class ProceduralEngine:
 
     def snapshot(self, state: ProceduralState) -> bytes:
         """The whole state (RNG, harmony, sounding notes, effect tails): a restored state
-        continues the stream sample for sample. Sounding notes keep only what is still to
-        be heard of their waveforms (notes share cached waves that are seconds long)."""
+        continues the stream sample for sample. A sounding note is kept as the spec that
+        made its waveform (`restore` renders it again, deterministically: kilobytes, not
+        the megabytes of rendered audio); a note without one keeps what is still to be
+        heard of its waveform."""
         sounding = state.sounding
-        trimmed = dataclasses.replace(sounding, starts=[], waves=[])
-        for start, wave in zip(sounding.starts, sounding.waves, strict=True):
-            cut = min(len(wave), max(0, state.sample - start))
-            trimmed.starts.append(start + cut)
-            trimmed.waves.append(np.array(wave[cut:]))
-        return snapshot.dump(self._info.name, dataclasses.replace(state, sounding=trimmed))
+        kept = dataclasses.replace(sounding, starts=[], waves=[], specs=[], buses=[], left=[],
+                                   right=[])
+        for i, (start, wave, spec) in enumerate(
+                zip(sounding.starts, sounding.waves, sounding.specs, strict=True)):
+            if start + len(wave) <= state.sample:
+                continue  # ended: the next mix forgets it anyway
+            if spec is None:
+                cut = max(0, state.sample - start)
+                start, wave = start + cut, np.array(wave[cut:])
+            if isinstance(spec, ToneSpec):  # rows are this bank's: name them by key
+                kept.row_keys[spec.row] = self.tables.key_of(spec.row)
+            kept.starts.append(start)
+            kept.waves.append(None if spec is not None else wave)
+            kept.specs.append(spec)
+            kept.buses.append(sounding.buses[i])
+            kept.left.append(sounding.left[i])
+            kept.right.append(sounding.right[i])
+        return snapshot.dump(self._info.name, dataclasses.replace(state, sounding=kept))
 
     def restore(self, data: bytes) -> ProceduralState:
         state = snapshot.load(self._info.name, data, ("cadenza.runtime.engines.procedural",))
         if not isinstance(state, ProceduralState):
             raise ValueError("not a procedural engine state")
+        sounding = state.sounding
+        if not len(sounding.specs) == len(sounding.waves) == len(sounding.starts) == \
+                len(sounding.buses) == len(sounding.left) == len(sounding.right):
+            raise ValueError("procedural snapshot: sounding notes' fields differ in length")
+        rows = {row: self.tables.row_for(key) for row, key in sounding.row_keys.items()}
+        total = 0
+        for i, (wave, spec) in enumerate(zip(sounding.waves, sounding.specs, strict=True)):
+            if wave is not None:
+                continue
+            if isinstance(spec, ToneSpec):
+                if spec.row not in rows:
+                    raise ValueError("procedural snapshot: a note's wavetable is not named")
+                spec = sounding.specs[i] = dataclasses.replace(spec, row=rows[spec.row])
+            total += synth.checked_length(spec)
+            if total > MAX_RESTORED_SAMPLES:
+                raise ValueError("procedural snapshot: too many sounding notes")
+            sounding.waves[i] = self.synth.tone(spec) if isinstance(spec, ToneSpec) \
+                else self.synth.hit(spec)
+        sounding.row_keys = {}
         return state
 
     def generate(self, states: Sequence[ProceduralState], styles: np.ndarray,

@@ -60,6 +60,38 @@ class HitSpec:
     brush: float = 0.0  # 0 = sticks, 1 = brushes (snare and hats)
 
 
+MAX_NOTE_SAMPLES = 120 * SAMPLE_RATE  # a checked spec (snapshots) renders at most this
+
+
+def checked_length(spec: object) -> int:
+    """Samples ``spec`` renders to, for a spec from outside (a snapshot): ValueError unless
+    it is a ToneSpec or HitSpec with finite fields in range and a bounded length."""
+    if isinstance(spec, ToneSpec):
+        fields = (spec.freq, spec.gate, spec.attack, spec.decay, spec.sustain, spec.release,
+                  spec.vib, spec.modal_mix, spec.breath)
+        ok = all(isinstance(v, int | float) and np.isfinite(v) and v >= 0 for v in fields) and \
+            0 < spec.freq < SAMPLE_RATE / 2 and spec.sustain <= 1 and spec.modal_mix <= 1 and \
+            spec.breath <= 4 and spec.vib <= 100 and type(spec.modal) is int and \
+            0 <= spec.modal < len(MODAL_KINDS) and type(spec.row) is int and spec.row >= 0
+        length = tone_length(spec) if ok else -1
+    elif isinstance(spec, HitSpec):
+        fields = (spec.decay, spec.pitch, spec.clap, spec.brush)
+        ok = all(isinstance(v, int | float) and np.isfinite(v) and v >= 0 for v in fields) and \
+            0 < spec.decay <= 10 and 0 < spec.pitch <= 16 and spec.clap <= 1 and \
+            spec.brush <= 1 and type(spec.kind) is int and 0 <= spec.kind < len(DRUM_KINDS) \
+            and type(spec.variant) is int and 0 <= spec.variant < 64
+        length = int((7.0 * max(spec.decay, 0.09) + 0.05) * SAMPLE_RATE) if ok else -1
+    else:
+        raise ValueError(f"not a note spec: {type(spec).__name__}")
+    if not 0 <= length <= MAX_NOTE_SAMPLES:
+        raise ValueError(f"note spec out of range: {spec!r:.300}")
+    return length
+
+
+def tone_length(s: ToneSpec) -> int:
+    return int(s.gate + 7.0 * s.release)  # to -61 dB into the release
+
+
 @dataclass
 class Sounding:
     """Notes currently sounding in one session: start sample, waveform, bus, pan gains."""
@@ -69,10 +101,14 @@ class Sounding:
     buses: list[int] = field(default_factory=list)
     left: list[float] = field(default_factory=list)
     right: list[float] = field(default_factory=list)
+    specs: list[ToneSpec | HitSpec | None] = field(default_factory=list)  # what made each wave
+    row_keys: dict[int, tuple] = field(default_factory=dict)  # in snapshots: row -> table key
 
-    def add(self, start: int, wave: np.ndarray, bus: int, vel: float, pan: float) -> None:
+    def add(self, start: int, wave: np.ndarray, bus: int, vel: float, pan: float,
+            spec: ToneSpec | HitSpec | None = None) -> None:
         self.starts.append(start)
         self.waves.append(wave)
+        self.specs.append(spec)
         self.buses.append(bus)
         self.left.append(vel * float(np.sqrt(0.5 * (1.0 - pan))))
         self.right.append(vel * float(np.sqrt(0.5 * (1.0 + pan))))
@@ -105,7 +141,7 @@ class Sounding:
             out[bus, 0] += np.float32(left) * mono
             out[bus, 1] += np.float32(right) * mono
         if len(keep) < len(self.starts):
-            for name in ("starts", "waves", "buses", "left", "right"):
+            for name in ("starts", "waves", "buses", "left", "right", "specs"):
                 values = getattr(self, name)
                 setattr(self, name, [values[i] for i in keep])
         return out
@@ -154,7 +190,7 @@ class Synth:
 
     # ------------------------------------------------------------------ pitched notes
     def _make_tone(self, s: ToneSpec) -> np.ndarray:
-        length = int(s.gate + 7.0 * s.release)  # to -61 dB into the release
+        length = tone_length(s)
         osc = self._oscillator(s.row, s.freq, s.vib, length)
         wave = osc * adsr(length, s.attack, s.decay, s.sustain, s.release, s.gate)
         if s.modal and s.modal_mix > 0:

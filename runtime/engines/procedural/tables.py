@@ -88,6 +88,7 @@ class TableBank:
     def __init__(self) -> None:
         self._pure: dict[tuple[str, int, int], np.ndarray] = {}
         self._rows: dict[tuple, int] = {}
+        self._keys: list[tuple] = []  # row -> its key (snapshots name rows by key)
         self._bank = np.zeros((64, TABLE_SIZE + 1), dtype=np.float32)
         self._used = 0
 
@@ -109,10 +110,20 @@ class TableBank:
         level = round(np.clip(brightness, 0, 1) * (BRIGHTNESS_LEVELS - 1))
         band = band_of(freq)
         quantised = tuple(sorted((f, round(w * 4) / 4) for f, w in mix.items() if w >= 0.125))
-        key = (quantised, band, level)
+        return self.row_for((quantised, band, level))
+
+    def key_of(self, row: int) -> tuple:
+        """The key a row was made for: the same key makes the same table in any bank."""
+        return self._keys[row]
+
+    def row_for(self, key: tuple) -> int:
+        """Row of the table for ``key`` (made now if new). A key from outside (a snapshot)
+        is checked first: ValueError unless every part is one `row` could have made."""
         row = self._rows.get(key)
         if row is not None:
             return row
+        _check_key(key)
+        quantised, band, level = key
         total = sum(w for _, w in quantised) or 1.0
         table = sum(w / total * self._pure_table(f, band, level) for f, w in quantised)
         if not quantised:
@@ -121,8 +132,25 @@ class TableBank:
             self._bank = np.concatenate([self._bank, np.zeros_like(self._bank)])
         self._bank[self._used] = table
         self._rows[key] = self._used
+        self._keys.append(key)
         self._used += 1
         return self._used - 1
+
+
+def _check_key(key: object) -> None:
+    def index(value: object, size: int) -> bool:
+        return isinstance(value, int | float | np.integer) and float(value).is_integer() and \
+            0 <= value < size
+
+    def part(p: object) -> bool:
+        return isinstance(p, tuple) and len(p) == 2 and p[0] in FAMILIES and \
+            isinstance(p[1], int | float) and 0.0 <= p[1] <= 64.0
+
+    ok = isinstance(key, tuple) and len(key) == 3 and isinstance(key[0], tuple) and \
+        len(key[0]) <= len(FAMILIES) and all(part(p) for p in key[0]) and \
+        index(key[1], BANDS) and index(key[2], BRIGHTNESS_LEVELS)
+    if not ok:
+        raise ValueError(f"not a wavetable key: {key!r:.200}")
 
 
 def _spectral_filter(noise: np.ndarray, low: float, high: float) -> np.ndarray:
