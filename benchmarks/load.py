@@ -49,7 +49,12 @@ async def info_or_none(handle):
         return None
 
 
-async def run_level(address: str, console: str, sessions: int, seconds: float) -> dict:
+async def run_level(address: str, console: str | list[str], sessions: int,
+                    seconds: float) -> dict:
+    """One level against ``address``; ``console``: the server's console URL (or every
+    worker's, behind a load balancer) for the concealed seconds."""
+    consoles = [console] if isinstance(console, str) else console
+    concealed0 = sum(metric(c, "cadenza_concealed_seconds_total") for c in consoles)
     async with AsyncClient(address, timeout=30) as client:
         handles = [await client.create_session(scene=SCENES[i % len(SCENES)], seed=i)
                    for i in range(sessions)]
@@ -86,7 +91,8 @@ async def run_level(address: str, console: str, sessions: int, seconds: float) -
 
     underruns = [info.underruns for info in infos.values() if info is not None]
     return {
-        "concealed_s": round(metric(console, "cadenza_concealed_seconds_total"), 2),
+        "concealed_s": round(sum(metric(c, "cadenza_concealed_seconds_total")
+                                 for c in consoles) - concealed0, 2),
         "lost": sum(1 for info in infos.values() if info is None),
         "short": sum(1 for t in arrivals.values() if len(t) < seconds / 0.05 - 1),
         "sessions": sessions, "seconds": seconds, "wall_s": round(wall, 2),

@@ -38,6 +38,7 @@ def envoy_binary() -> str:
 class WorkerProcess:
     grpc_port: int
     ws_port: int
+    console_port: int = 0  # 0: no console (nor /metrics)
     process: subprocess.Popen | None = None
 
     @property
@@ -52,7 +53,9 @@ class WorkerProcess:
 class LocalCluster:
     def __init__(self, redis_url: str, workers: int = 3, grpc_port: int = 0, ws_port: int = 0,
                  max_sessions: int = 256, lookahead: float = 0.5, log_dir: Path | None = None,
-                 extra_args: tuple[str, ...] = ()) -> None:
+                 extra_args: tuple[str, ...] = (), consoles: bool = False) -> None:
+        """``consoles``: each worker serves its console and /metrics on a port of its own
+        (``WorkerProcess.console_port``), for benchmarks that read the workers' metrics."""
         self.redis_url = redis_url
         self.max_sessions = max_sessions
         self.lookahead = lookahead
@@ -60,7 +63,8 @@ class LocalCluster:
         self.grpc_port = grpc_port or free_port()
         self.ws_port = ws_port or free_port()
         self.admin_port = free_port()
-        self.workers = [WorkerProcess(free_port(), free_port()) for _ in range(workers)]
+        self.workers = [WorkerProcess(free_port(), free_port(), free_port() if consoles else 0)
+                        for _ in range(workers)]
         self._tmp = tempfile.TemporaryDirectory(prefix="cadenza-cluster-")
         keep = os.environ.get("CADENZA_CLUSTER_KEEP_LOGS")
         self.log_dir = log_dir or Path(tempfile.mkdtemp(prefix="cadenza-cluster-logs-") if keep
@@ -86,7 +90,8 @@ class LocalCluster:
         w.process = subprocess.Popen(
             [sys.executable, "-m", "cadenza.runtime.cli", "serve", "--cluster", self.redis_url,
              "--advertise", w.address, "--grpc-port", str(w.grpc_port), "--ws-port",
-             str(w.ws_port), "--console-port", "0", "--max-sessions", str(self.max_sessions),
+             str(w.ws_port), "--console-port", str(w.console_port), "--max-sessions",
+             str(self.max_sessions),
              "--lookahead", str(self.lookahead), *self.extra_args],
             stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True)
         log.close()

@@ -17,7 +17,7 @@ import statistics
 from dataclasses import dataclass, field
 
 ALPHA = 0.2  # weight of the newest call in the moving average
-WINDOW = 256  # calls behind the steady (median) cost: ~13 s of 50-ms blocks
+WINDOW = 256  # calls behind the steady (lower-quartile) cost: ~13 s of 50-ms blocks
 
 
 def pow2_bucket(rows: int) -> int:

@@ -227,6 +227,10 @@ class ProceduralEngine:
         if not isinstance(state, ProceduralState):
             raise ValueError("not a procedural engine state")
         sounding = state.sounding
+        if "specs" not in vars(sounding):  # written before notes were kept as specs
+            sounding.specs, sounding.row_keys = [None] * len(sounding.waves), {}
+        if not isinstance(sounding.specs, list) or not isinstance(sounding.row_keys, dict):
+            raise ValueError("procedural snapshot: malformed sounding notes")
         if not len(sounding.specs) == len(sounding.waves) == len(sounding.starts) == \
                 len(sounding.buses) == len(sounding.left) == len(sounding.right):
             raise ValueError("procedural snapshot: sounding notes' fields differ in length")

@@ -77,12 +77,13 @@ def _retone(sounding, dc, **fields):
     sounding.specs[i] = dc.replace(sounding.specs[i], **fields)
 
 
-def _tampered(engine, change):
+def _tampered(engine, change, state=None):
     import dataclasses
 
     from cadenza.runtime.engines.procedural.engine import ProceduralState
 
-    _, state = _played(engine, "calm ambient piano", blocks=20)
+    if state is None:
+        _, state = _played(engine, "calm ambient piano", blocks=20)
     data = engine.snapshot(state)
     loaded = snapshot.load("procedural", data, ("cadenza.runtime.engines.procedural",))
     assert isinstance(loaded, ProceduralState)
@@ -103,3 +104,19 @@ def test_a_tampered_snapshot_is_refused_before_rendering_anything(engine, change
     data = _tampered(engine, change)
     with pytest.raises(ValueError):
         engine.restore(data)
+
+
+def test_a_snapshot_written_before_notes_were_specs_still_restores(engine):
+    # A rolling upgrade: the old worker's snapshot kept the rendered waves, no specs.
+    style, state = _played(engine, "calm ambient piano", blocks=20)
+
+    def old_format(sounding, dc):
+        for i, spec in enumerate(sounding.specs):
+            sounding.waves[i] = (engine.synth.tone(spec) if hasattr(spec, "gate")
+                                 else engine.synth.hit(spec))
+        del sounding.specs, sounding.row_keys
+
+    twin = engine.restore(_tampered(engine, old_format, state=state))
+    expected = engine.generate([state], style, [Knobs()], 48_000).pcm[0]
+    got = engine.generate([twin], style, [Knobs()], 48_000).pcm[0]
+    np.testing.assert_array_equal(expected, got)
