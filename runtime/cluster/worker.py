@@ -114,6 +114,7 @@ class ClusterWorker:
         self._since: dict[str, float] = {}  # when a restored session arrived here
         self._wanted: set[str] = set()  # sessions peers asked for (I/O thread only)
         self._restoring: dict[str, int | None] = {}  # session -> the seq a client resumes at
+        self._awaiting: dict[str, bool] = {}  # restored, paused until its stream attaches
         self._outbox: dict[str, _Pending] = {}
         self._new: list = []  # locally created sessions waiting for their lease
         self._ended: list[str] = []
@@ -135,6 +136,7 @@ class ClusterWorker:
         await asyncio.to_thread(self.store.ping)
         self.runtime.listeners_hooks.append(self._listener_for)
         self.runtime.missing_session_hooks.append(self._missing)
+        self.runtime.attach_hooks.append(self._attached)
         self.runtime.session_id_hook = routing.requested_id
         await asyncio.to_thread(self.store.heartbeat, self._info())
         self._thread = threading.Thread(target=self._run, name="cluster-io", daemon=True)
@@ -211,6 +213,7 @@ class ClusterWorker:
         self._wake.set()
 
     def ended(self, session_id: str, reason: str) -> None:
+        self._awaiting.pop(session_id, None)
         if reason in ("moved", "shutdown"):
             return  # the descriptor stays for the peer that continues it
         with self._lock:
@@ -262,7 +265,12 @@ class ClusterWorker:
                     session.stream_time += behind * frames
                     self._describe_now(session, meta.get("state"))
             if meta.get("state") != "paused" and session.state.live:
-                self.runtime.control(sid, "play")
+                # It plays once the resuming stream attaches here: if the client's retry
+                # lands on another worker (the ring changed meanwhile), this copy is still
+                # at the client's seq when it is handed over, and no chunk is lost.
+                self._awaiting[sid] = True
+                if self.runtime.listeners(sid):
+                    self._attached(sid)
             log.info("session %s continues at seq %d", sid, session.seq)
         except CadenzaError as exc:  # closed or moved on meanwhile
             log.info("session %s not continued here: %s", sid, exc)
@@ -270,6 +278,12 @@ class ClusterWorker:
             log.exception("could not restore session %s", sid)
         finally:
             self._restoring.pop(sid, None)
+
+    def _attached(self, session_id: str) -> None:
+        """Runtime hook after a stream attached: play a session restored for it."""
+        if self._awaiting.pop(session_id, None):
+            with contextlib.suppress(CadenzaError):
+                self.runtime.control(session_id, "play")
 
     def _fast_forward(self, session, blocks: int):
         """The engine state ``blocks`` blocks on, with the session's current blend (worker

@@ -153,6 +153,7 @@ class Runtime:
         # they may create it (a cluster worker restores it from Redis) or raise (e.g.
         # unavailable: retry). resume_from_seq is None except for a resuming stream.
         self.missing_session_hooks: list = []
+        self.attach_hooks: list = []  # callables(session_id) after a stream attached
         # callable() -> str | None: the id a client asked for its new session (the
         # cluster's routing header), or None for a random one.
         self.session_id_hook = None
@@ -233,11 +234,17 @@ class Runtime:
         """A new session. ``scene``: a library name or an already compiled `Scene` (see
         `create_session_async`, which compiles inline YAML off the loop). ``record``
         needs a server with a recordings folder (``--record DIR``). ``session_id`` and
-        ``engine_state``: continue a session restored from elsewhere (the cluster)."""
-        if len(self._entries) >= self.config.max_sessions:
+        ``engine_state``: continue a session restored from elsewhere (the cluster).
+
+        A continued session already exists (its listeners are waiting for it): the limit
+        and admission count new sessions only, and a continued one is refused only past
+        twice the limit, so a failover or a drain that lands unevenly loses no session."""
+        moved = engine_state is not None
+        limit = self.config.max_sessions * (2 if moved else 1)
+        if len(self._entries) >= limit:
             self.metrics.refused("limit")
-            raise ResourceExhausted(f"server is at its limit of {self.config.max_sessions} "
-                                    f"sessions", retry_after_s=5.0)
+            raise ResourceExhausted(f"server is at its limit of {limit} sessions",
+                                    retry_after_s=5.0)
         if record and self.config.record_dir is None:
             raise FailedPrecondition("record=true needs a server started with --record DIR; "
                                      "this one keeps no recordings")
@@ -247,7 +254,8 @@ class Runtime:
         if seed is not None and not 0 <= seed < 2**63:
             raise InvalidArgument("seed must be within [0, 2^63)", field="seed")
         loop, driver = self._loop_for(engine)
-        self._admit(loop)
+        if not moved:
+            self._admit(loop)
         if session_id is None and self.session_id_hook is not None:
             session_id = self.session_id_hook()
             if session_id in self._entries:
@@ -523,6 +531,8 @@ class Runtime:
         session.attach(sub)
         entry.subscriptions.add(sub)
         entry.idle_since = None
+        for hook in self.attach_hooks:
+            hook(session_id)
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
