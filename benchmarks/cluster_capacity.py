@@ -6,7 +6,8 @@ For each worker count: redis-server, a local cluster (admission off, to find the
 capacity), Envoy in front; then each level of N streaming sessions from one asyncio client
 through Envoy, measured as `benchmarks/load.py` measures one server (underruns counted by
 the workers, concealed seconds from every worker's /metrics, streams lost, lateness). A
-level is sustained with 0 underruns, 0 s concealed and 0 streams lost. Prints a table and
+level is sustained with 0 underruns, 0 streams lost and at most 0.1 s a session concealed
+(the start-up). Prints a table and
 the ratio of sustained sessions, writes JSON.
 """
 
@@ -27,7 +28,10 @@ from load import run_level
 
 
 def sustained(row: dict) -> bool:
-    return row["underruns_total"] == 0 and row["concealed_s"] == 0 and row["lost"] == 0
+    """No underrun, no stream lost, and at most 0.1 s a session concealed (the start-up:
+    every new session's first blocks are generated at once)."""
+    return row["underruns_total"] == 0 and row["lost"] == 0 and \
+        row["concealed_s"] <= 0.1 * row["sessions"]
 
 
 def main() -> None:
