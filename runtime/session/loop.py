@@ -509,7 +509,8 @@ class GenerationLoop:
         elapsed = self.clock.now() - started
         bucket = output.bucket or self.bucket_for(len(requests))
         self.cost.observe(bucket, len(requests), elapsed)
-        self.cost.observe_process(time.process_time(), len(requests))
+        if not self.cost.per_call:  # only a per-row engine's admission reads it
+            self.cost.observe_process(time.process_time(), len(requests))
         stats = self.stats
         stats.engine_seconds += elapsed
         stats.last_step_seconds = elapsed
