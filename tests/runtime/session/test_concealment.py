@@ -84,13 +84,15 @@ def test_stalls_are_concealed_without_silence_clicks_or_a_stumbling_beat(stallin
         starts = [e for e in got["events"] if e.kind == "concealed" and e.message == "start"]
         ends = [e for e in got["events"] if e.kind == "concealed" and e.message == "end"]
         assert len(starts) >= len(stalls) // 2
-        # A stall is concealed, never also counted as an underrun: no underrun falls in a
-        # concealed run (a block either side). Lateness the shared machine adds outside
-        # the stalls may count, rarely: at most one a session.
+        # A stall is concealed, never also counted as an underrun. Counting both would put
+        # an underrun in every concealed run (a block either side), ≥ 8 here; a starved
+        # host (a CI box under load holding this process off the CPU for over 100 ms)
+        # makes the listener really run dry, rarely: at most one a session, in a run or not.
         runs = [(a.stream_time - BLOCK, b.stream_time + BLOCK)
                 for a, b in zip(starts, ends, strict=False)]  # the last may still be open
         late = [e.stream_time for e in got["events"] if e.kind == "underrun"]
-        assert not [t for t in late if any(lo <= t <= hi for lo, hi in runs)], (late, runs)
+        inside = [t for t in late if any(lo <= t <= hi for lo, hi in runs)]
+        assert len(inside) <= 1 < len(runs), (late, runs)
         underruns += len(late)
         beats = [e for e in got["events"] if e.kind == "beat"]
         spb = RATE * 60.0 / beats[0].clock.bpm
