@@ -70,6 +70,18 @@ def _cluster(name: str, workers: Sequence[Upstream], which: str, lb: str,
             "grpc_health_check": {},
         }],
         "common_lb_config": {"healthy_panic_threshold": {"value": 0.0}},
+        # A worker whose port refuses a connection is dead: out of the ring at the first
+        # refusal (the health checks take a second), so the retry and every reconnect of
+        # its sessions hash to a live worker.
+        "outlier_detection": {
+            "split_external_local_origin_errors": True,
+            "consecutive_local_origin_failure": 1,
+            "enforcing_consecutive_local_origin_failure": 100,
+            "consecutive_5xx": 1000000, "enforcing_consecutive_5xx": 0,
+            "consecutive_gateway_failure": 1000000, "enforcing_consecutive_gateway_failure": 0,
+            "enforcing_success_rate": 0,
+            "interval": "0.5s", "base_ejection_time": "2s", "max_ejection_percent": 67,
+        },
     }
     if which == "grpc":
         cluster["typed_extension_protocol_options"] = {

