@@ -63,6 +63,14 @@ class _Pending:
     snapshot: bytes
 
 
+def _lag(meta: dict) -> int:
+    """The descriptor's engine lag in samples (0 for descriptors written before it)."""
+    try:
+        return max(0, min(int(meta.get("lag") or 0), 30 * 48_000))
+    except (TypeError, ValueError):
+        return 0
+
+
 def clock_meta(clock) -> dict | None:
     if clock is None:
         return None
@@ -190,6 +198,9 @@ class ClusterWorker:
             "v": 1, "session_id": session.id, "scene": scene.name, "scene_file": scene.file,
             "scene_hash": self.store_scene_hash(scene.source), "engine": session.engine_name,
             "seed": session.seed, "seq": session.seq, "stream_time": session.stream_time,
+            # Samples the concealment played that the engine's state has not generated yet
+            # (the band catches up on its grid): the restore generates them first.
+            "lag": self._engine_lag(session),
             "clock": clock_meta(session.clock), "inputs": dict(session.inputs),
             "prompts": dict(session.override) if session.override else None,
             "config": dict(session.config_override),
@@ -197,6 +208,12 @@ class ClusterWorker:
             "written": time.time(), "worker": self.id,
         }
         return _Pending(session.seq, meta, snapshot)
+
+    def _engine_lag(self, session) -> int:
+        try:
+            return self.runtime.loop_of(session.id).engine_lag(session)
+        except CadenzaError:  # being created: not registered yet, and nothing concealed
+            return 0
 
     @staticmethod
     def store_scene_hash(source: str) -> str:
@@ -245,7 +262,8 @@ class ClusterWorker:
             self._wake.set()
             raise Moved(f"session {session_id} is being restored; retry")
         meta, snapshot = found[:2]
-        if resume_from_seq is None or resume_from_seq <= int(meta["seq"]):
+        if (resume_from_seq is None or resume_from_seq <= int(meta["seq"])) and \
+                not _lag(meta):
             self._restore(lease, meta, snapshot)  # nothing to catch up: at once
             return
         self._restoring[session_id] = resume_from_seq
@@ -259,12 +277,13 @@ class ClusterWorker:
         sid = lease.session_id
         try:
             session = self._restore(lease, meta, snapshot, play=False)
-            behind = (self._restoring.get(sid) or 0) - session.seq
+            behind = max(0, (self._restoring.get(sid) or 0) - session.seq)
             frames = self.runtime.loop_of(sid).frames
             behind = min(behind, int(30 * session.sample_rate / frames))
-            if behind > 0:
+            lagging = -(-_lag(meta) // frames)  # whole blocks the state is behind its seq
+            if behind + lagging > 0:
                 state = await asyncio.get_running_loop().run_in_executor(
-                    self._forward, self._fast_forward, session, behind)
+                    self._forward, self._fast_forward, session, behind + lagging)
                 if state is not None:
                     session.slot.engine_state = state
                     session.seq += behind

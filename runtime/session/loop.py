@@ -634,6 +634,12 @@ class GenerationLoop:
         return best
 
     # --------------------------------------------------------------- concealment
+    def engine_lag(self, session: Session) -> int:
+        """Samples of the stream concealment played that the engine's state has not yet
+        generated: the band's grid catches up before its next block (a snapshot taken
+        now must too). 0 for engines that continue their own stream."""
+        return session.slot.lag if self._bar_loop else 0
+
     def conceal_deadline(self) -> float | None:
         """When the first playing session's buffered audio will fall to the margin (its
         block's deadline: stream time less the margin); the driver conceals then if the

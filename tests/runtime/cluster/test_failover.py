@@ -70,7 +70,7 @@ class Listener:
         return [(a[1], b[1]) for a, b in zip(self.rows, self.rows[1:], strict=False)
                 if b[1] != a[1] + 1 or b[2] != a[2] + a[4]]
 
-    def beat_jumps(self, at: set[int], slack_blocks: int = 0) -> list[tuple[int, float]]:
+    def beat_jumps(self, at: set[int]) -> list[tuple[int, float]]:
         """Chunks with a seq in ``at`` (where a worker took the session over) whose beat
         position does not continue from the chunk before (the grid moves by at most a
         chunk's worth of beats at <= 200 bpm). The engine's own grid between moves is
@@ -81,7 +81,7 @@ class Listener:
                 step = b[3] - a[3]
                 # 0: the fallback voice covered a late block (the grid waits), never back
                 block = 200 / 60 * BLOCK / RATE
-                if not -slack_blocks * block <= step <= (1 + slack_blocks) * block + 1e-6:
+                if not 0 <= step <= block + 1e-6:
                     out.append((b[1], step))
         return out
 
@@ -270,10 +270,8 @@ def test_a_rolling_restart_loses_no_session(big_cluster, redis_server):
         assert len(set(moved) & {s.id for s in sessions}) >= len(sessions) // 2
         for li in listeners:
             assert li.error is None, f"{li.session.id}: {li.error!r}"
-            # One block of slack at a drain: a block the fallback voice concealed just
-            # before the hand-off is in the stream's seq but not in the engine's state.
-            assert li.seq_gaps() == [] and li.beat_jumps(moved.get(li.session.id, set()),
-                                                         slack_blocks=1) == [], li.session.id
+            assert li.seq_gaps() == [] and li.beat_jumps(moved.get(li.session.id, set())) \
+                == [], li.session.id
             assert li.silent_runs() == [], li.session.id
             assert len(li.rows) * BLOCK >= 30.0 * RATE
         assert set(owners(store)) == {s.id for s in sessions}
