@@ -60,6 +60,7 @@ class LocalCluster:
         self.max_sessions = max_sessions
         self.lookahead = lookahead
         self.extra_args = extra_args
+        self._fixed_ports = bool(grpc_port or ws_port)
         self.grpc_port = grpc_port or free_port()
         self.ws_port = ws_port or free_port()
         self.admin_port = free_port()
@@ -111,23 +112,35 @@ class LocalCluster:
         raise RuntimeError(f"worker {i} did not start in {timeout:.0f}s")
 
     def _start_envoy(self) -> None:
+        # Ports picked here (free_port) can be taken by some other socket before Envoy
+        # binds them: then it exits at once, and is started again on fresh ones.
+        for attempt in range(1 if self._fixed_ports else 3):
+            if attempt:
+                self.grpc_port, self.ws_port, self.admin_port = (free_port(), free_port(),
+                                                                 free_port())
+            if self._try_envoy():
+                return
+        raise RuntimeError(f"envoy exited; see {self.log_dir}/envoy.log")
+
+    def _try_envoy(self) -> bool:
         cfg = envoy.config([envoy.Upstream("127.0.0.1", w.grpc_port, w.ws_port)
                             for w in self.workers], port=self.grpc_port, ws_port=self.ws_port,
                            admin_port=self.admin_port)
         path = self.log_dir / "envoy.yaml"
         path.write_text(envoy.dump(cfg))
         log = open(self.log_dir / "envoy.log", "ab")  # noqa: SIM115 (owned by the child)
+        # No hot restart: no shared-memory region whose base id two Envoys could share.
         self.envoy = subprocess.Popen(
-            [envoy_binary(), "-c", str(path), "--log-level", "warn", "--base-id",
-             str(os.getpid() % 60000 + self.admin_port % 1000), "--concurrency", "1"],
+            [envoy_binary(), "-c", str(path), "--log-level", "warn", "--disable-hot-restart",
+             "--concurrency", "1"],
             stdout=log, stderr=log, start_new_session=True)
         log.close()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.envoy.poll() is not None:
-                raise RuntimeError(f"envoy exited; see {self.log_dir}/envoy.log")
+                return False
             if self.healthy_upstreams() >= len(self.workers):
-                return
+                return True
             time.sleep(0.1)
         raise RuntimeError("envoy did not see the workers healthy in 30s")
 

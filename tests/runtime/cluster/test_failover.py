@@ -343,3 +343,20 @@ def test_a_paused_worker_is_fenced_when_it_wakes(cluster, redis_server):
         generations = {sid: gen for sid, _, gen in store.sessions()}
         assert generations[session.id] == 2 and owners(store)[session.id] == holder
         session.close()
+
+
+def test_envoy_starts_again_on_fresh_ports_when_its_port_was_taken(redis_server):
+    """A port LocalCluster picked can be taken by another socket before Envoy binds it:
+    Envoy exits at once, and the cluster starts it again on fresh ports."""
+    import socket
+
+    cluster = LocalCluster(redis_server.url, workers=1)
+    taken = cluster.grpc_port
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", taken))
+        squatter.listen()
+        with cluster, Client(cluster.grpc_address) as client:
+            assert cluster.grpc_port != taken
+            session = client.create_session("minimal", paused=True)
+            assert session.info().session_id == session.id
+            session.close()
