@@ -18,15 +18,22 @@ from the loop's thread only.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..engines.base import Knobs, Prompt
 from ..musictime import BeatClock
 from ..scene import Blend
+from .chunk import EventKind
+
+if TYPE_CHECKING:
+    from .session import Session
 
 XFADE = 960  # samples (20 ms) of each equal-power crossfade
 TAIL_S = 2.0  # audio kept per session for looping (a 4/4 bar at 120 bpm)
+EMPTY_BLEND = Blend(weights={}, prompts={}, knobs=Knobs())  # a session before its first blend
 
 
 class Tail:
@@ -161,3 +168,77 @@ class FallbackVoice:
         spare = spare[skip:]
         self._voices[session_id] = (state, spare[frames:], 0)
         return spare[:frames].astype(np.float32)
+
+
+class Voices:
+    """What one loop's sessions play while its engine is late, and the crossfades at
+    either end of a run: the bar loop for the procedural engine (``bar_loop``), else the
+    fallback voice (built at the first concealment, or ahead by `warm`). The run's state
+    lives in each session's slot (``concealing``, ``concealed``, ``loop``). Called from
+    the loop's owner thread only."""
+
+    def __init__(self, bar_loop: bool, frames: int, rate: int) -> None:
+        self.bar_loop = bar_loop
+        self.frames = frames
+        self.rate = rate
+        self._fallback: FallbackVoice | None = None
+
+    def block(self, session: Session, reason: str) -> np.ndarray:
+        """The next block of ``session``'s concealment; starts a run (an event, the
+        crossfade in from what was played) when none is on."""
+        slot = session.slot
+        assert slot.tail is not None
+        start = slot.concealing is None
+        if start:
+            slot.concealing, slot.concealed = reason, 0
+            session.emit(EventKind.CONCEALED, state="start", reason=reason)
+            if self.bar_loop:
+                slot.loop = BarLoop(slot.tail, slot.clock)  # starts where the tail ends
+            else:
+                self.voice().start(session.id, session.seed, slot.clock)
+        if slot.loop is not None:
+            pcm = slot.loop.block(self.frames)
+        else:
+            pcm = self.voice().block(session.id, session.blend or EMPTY_BLEND, slot.clock,
+                                     self.frames)
+            if start:
+                pcm = equal_power_in(mirrored_tail(slot.tail), pcm)
+        slot.concealed += len(pcm)
+        return pcm
+
+    def end(self, session: Session, pcm: np.ndarray, blend: Blend) -> np.ndarray:
+        """The engine caught up: its block ``pcm`` fades in over the concealment's
+        continuation, and the run ends (an event with its seconds)."""
+        slot = session.slot
+        assert slot.tail is not None
+        if slot.loop is not None:
+            tail = slot.loop.block(XFADE, advance=False)
+            slot.loop = None
+        else:
+            tail = self.voice().block(session.id, blend, slot.clock, XFADE)
+            self.voice().stop(session.id)
+        session.emit(EventKind.CONCEALED, state="end", reason=slot.concealing,
+                     seconds=round(slot.concealed / self.rate, 3))
+        slot.concealing, slot.concealed = None, 0
+        return equal_power_in(tail, pcm)
+
+    def voice(self) -> FallbackVoice:
+        if self._fallback is None:
+            self._fallback = FallbackVoice()
+        return self._fallback
+
+    def warm(self, background: Callable[[Callable[[], None]], None] | None) -> None:
+        """Build and warm the fallback band before it is needed (model engines), on
+        ``background`` (never the loop's thread; None: inline)."""
+        if self.bar_loop or self._fallback is not None:
+            return
+
+        def build() -> None:
+            voice = FallbackVoice()
+            voice.warm()
+            self._fallback = voice  # a concealment before this builds its own, inline
+
+        if background is None:
+            build()
+        else:
+            background(build)

@@ -80,3 +80,33 @@ class CostModel:
         if not window:
             return None
         return window[0] if len(window) == 1 else statistics.quantiles(window, n=4)[0]
+
+    def capacity(self, headroom: float, block_s: float, max_batch: int,
+                 cpu: float) -> int | None:
+        """Sessions an engine can hold in real time using ``headroom`` of each block's
+        ``block_s`` (the rest is spare for the event loop, transports, noisy neighbours);
+        None before any call was measured. A bucketed engine: the largest bucket whose call
+        fits (an unmeasured bucket costs at most in proportion to its size); a per-row
+        engine: the rows whose cost fits, and whose whole cost to this process (its CPU
+        time per row generated, transports included) fits in ``cpu`` cores. Engine costs
+        are the steady ones: a burst of contention does not shrink it."""
+        if not self.seconds:
+            return None
+        budget = headroom * block_s
+        if not self.per_call:
+            fits = int(budget / max(self.steady() or 0.0, 1e-9))
+            process = self.process_row_s()
+            if process is not None:  # a session needs one row per block_s of audio
+                fits = min(fits, int(cpu * block_s / max(process, 1e-9)))
+            return min(max_batch, fits)
+        best = 0
+        size = 1
+        while size <= max_batch:
+            measured = self.steady(size)
+            if measured is None:
+                below = [b for b in self.seconds if b < size]
+                measured = self.steady(max(below)) * size / max(below) if below else None
+            if measured is not None and measured <= budget:
+                best = size
+            size *= 2
+        return best

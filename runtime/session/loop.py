@@ -14,7 +14,9 @@ waits for them instead of blocking the others.
 
 Threading: everything but `execute` runs on the owner's thread (the asyncio loop in the
 server, the caller offline); control (state, pause, reset, close) is applied between steps.
-Per-session loop state lives in a `SessionSlot` the loop owns (``slots``).
+Per-session loop state lives in a `SessionSlot` the loop owns (``slots``). Beside it: the
+step's named types (`step`), what a call costs and admits (`cost`), what a late engine's
+sessions play (`conceal.Voices`), and the stinger files and firing (`stingers`).
 """
 
 from __future__ import annotations
@@ -24,83 +26,32 @@ import math
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..engines.base import Batched, BeatGrid, Engine, EngineOutput, Knobs, PhraseMaker, Prompt, StyleChange
+from ..engines.base import Batched, BeatGrid, Engine, Knobs, PhraseMaker, Prompt, StyleChange
 from ..errors import CadenzaError, EngineError, NotFound
 from ..musictime import BeatClock
-from ..scene import Blend, Scene
+from ..scene import Scene
 from ..scene.model import TimeSpec
 from .chunk import Chunk, EventKind
 from .clock import Clock, MonotonicClock
-from .conceal import XFADE, BarLoop, FallbackVoice, Tail, equal_power_in, mirrored_tail
+from .conceal import EMPTY_BLEND, Tail, Voices
 from .cost import CostModel, pow2_bucket
 from .lifecycle import SessionState
 from .session import Session
 from .slot import SessionSlot
-from .stingers import load_audio
+from .step import BlockRequest, LoopStats, SchedulerOutput, StepResult
+from .stingers import StingerFiles, fire_stingers
 from .styles import StyleCache
 from .tempo import TempoMeter
 
 log = logging.getLogger("cadenza.loop")
 
 DECLICK_TAU = 96.0  # samples (2 ms): how fast a reset's jump to the new stream decays
-_EMPTY = Blend(weights={}, prompts={}, knobs=Knobs())
 SUSTAIN = 0.9  # share of a block's duration one call may take (the loop needs the rest)
-
-
-@dataclass
-class BlockRequest:
-    """One session's share of a step: what to generate, and how to shape it after."""
-
-    session: Session
-    blend: Blend
-    style: np.ndarray
-    knobs: Knobs
-    gain_from: float
-    gain_to: float
-    clock: BeatClock | None = None
-    change: StyleChange | None = None  # a quantized switch inside this block
-    weights: Mapping[str, float] | None = None  # the blend reported with the chunk
-    at: int = 0  # the stream sample the block starts at (late if the stream moved on)
-
-
-@dataclass
-class SchedulerOutput:
-    requests: list[BlockRequest]
-    frames: int
-    bucket: int = 0  # the bucket the scheduler budgeted the call at
-
-
-@dataclass
-class StepResult:
-    """What `execute` did: the calls that succeeded (each a subset of the requests, in
-    order) and the rows that failed alone."""
-
-    outputs: list[tuple[list[BlockRequest], EngineOutput]] = field(default_factory=list)
-    failures: list[tuple[BlockRequest, BaseException]] = field(default_factory=list)
-    calls: int = 0
-
-
-@dataclass
-class LoopStats:
-    steps: int = 0  # successful engine calls
-    blocks: int = 0
-    underruns: int = 0
-    engine_seconds: float = 0.0
-    last_step_seconds: float = 0.0
-    last_batch: int = 0  # rows of the last call
-    last_bucket: int = 0  # bucket of the last call
-    failures: int = 0  # failed engine calls (a bisected batch counts each failing call)
-    rows: int = 0  # rows served, over all successful calls
-    recent_call_s: float = 0.0  # moving averages over recent successful calls
-    recent_rows: float = 0.0
-    concealed_s: dict[str, float] = field(default_factory=dict)  # reason -> seconds played
-    late_blocks: int = 0  # engine blocks dropped because concealment had covered them
-    retimed_blocks: int = 0  # model blocks played after the concealment that covered them
 
 
 @dataclass
@@ -125,8 +76,6 @@ class GenerationLoop:
     admission_cpu: float = 0.7
 
     def __post_init__(self) -> None:
-        self._stinger_files: dict[str, np.ndarray | BaseException] = {}
-        self._loading: set[str] = set()
         if self.styles is None:
             self.styles = StyleCache(self.engine)
         info = self.engine.info
@@ -137,11 +86,12 @@ class GenerationLoop:
             info.has_beat_grid and isinstance(self.engine, BeatGrid)) else None
         self._phrases: PhraseMaker | None = self.engine if isinstance(
             self.engine, PhraseMaker) else None
+        self.stinger_files = StingerFiles(self.rate, info.channels)
         self._batched: Batched | None = self.engine if isinstance(self.engine, Batched) else None
         self._release = getattr(self.engine, "release", None)
         self.cost = CostModel(per_call=self._batched is not None)
         self._bar_loop = info.name == "procedural"  # else the fallback voice
-        self._fallback: FallbackVoice | None = None
+        self.voices = Voices(self._bar_loop, self.frames, self.rate)
         if self.conceal_margin_s is None:
             self.conceal_margin_s = max(0.05, info.block_seconds / 2)
         self.slots: dict[str, SessionSlot] = {}
@@ -205,27 +155,9 @@ class GenerationLoop:
             prompts += [Prompt(text=t) for t in session.override]
         ready = self.styles.ensure(prompts, self.background)
         for stinger in session.scene.stingers.values():
-            if stinger.audio is not None and stinger.audio not in self._stinger_files:
-                self._load_stinger(stinger.audio)
+            if stinger.audio is not None:
+                self.stinger_files.load(stinger.audio, self.background)
         return ready
-
-    def _load_stinger(self, path: str) -> None:
-        if path in self._loading:
-            return
-        self._loading.add(path)
-        info = self.engine.info
-
-        def load() -> None:
-            try:
-                self._stinger_files[path] = load_audio(path, self.rate, info.channels)
-            except Exception as exc:  # reported when the stinger fires
-                self._stinger_files[path] = exc
-            self._loading.discard(path)
-
-        if self.background is None:
-            load()
-        else:
-            self.background(load)
 
     # ---------------------------------------------------------------------- the step
     def step(self, now: float | None = None) -> list[Chunk]:
@@ -419,7 +351,7 @@ class GenerationLoop:
                 style = after  # nearest block boundary for engines without offsets
             if blend.switch.offset < self.frames // 2:
                 weights = blend.switch.weights
-        self._stingers(session, blend, clock)
+        fire_stingers(session, blend, clock, self.stinger_files, self._phrase, self.background)
         target = 1.0 if (weights or blend.weights) else 0.0
         request = BlockRequest(session, blend, style, blend.knobs, slot.gain, target, clock,
                                change, weights, session.stream_time)
@@ -436,41 +368,7 @@ class GenerationLoop:
                 session.emit(EventKind.UNKNOWN_WORDS, prompt=prompt.text or prompt.key,
                              words=list(unknown))
 
-    def _stingers(self, session: Session, blend: Blend, clock: BeatClock) -> None:
-        """Schedule the stingers triggered since the last block (by clients or by the
-        scene's conditions) on their quantized sample, unless cooling down. A stinger
-        whose file is still loading waits for a later block."""
-        names = session.pending_triggers + list(blend.fired)
-        session.pending_triggers = []
-        now = session.stream_time
-        for name in names:
-            stinger = session.scene.stingers[name]
-            if stinger.audio is not None and self._stinger_files.get(stinger.audio) is None:
-                self._load_stinger(stinger.audio)
-                if self._stinger_files.get(stinger.audio) is None:
-                    session.pending_triggers.append(name)
-                    continue
-            if session.stingers.cooling(name, now, stinger.cooldown_s * self.rate):
-                session.emit(EventKind.STINGER, stinger=name, status="suppressed", at=now)
-                continue
-            try:
-                pcm = self._stinger_audio(session, stinger)
-            except Exception as exc:  # a missing file must not stop the music
-                log.warning("session %s: stinger %s unavailable: %s", session.id, name, exc)
-                session.emit(EventKind.STINGER, stinger=name, status="unavailable", at=now,
-                             message=str(exc))
-                continue
-            start = clock.boundary(now, stinger.play_at)
-            session.stingers.schedule(name, start, pcm, stinger.gain,
-                                      10 ** (stinger.duck_db / 20), fired_at=now)
-            session.emit(EventKind.STINGER, stinger=name, status="scheduled", at=start)
-
-    def _stinger_audio(self, session: Session, stinger) -> np.ndarray:
-        if stinger.audio is not None:
-            loaded = self._stinger_files[stinger.audio]
-            if isinstance(loaded, BaseException):
-                raise loaded
-            return loaded
+    def _phrase(self, session: Session, stinger) -> np.ndarray:
         if self._phrases is None:
             raise ValueError(f"engine {self.engine.info.name!r} cannot play phrase stingers; "
                              f"use an audio file")
@@ -566,7 +464,7 @@ class GenerationLoop:
             slot.pacing.sample = session.stream_time
         pcm = self._shape(slot, pcm, request)
         if slot.concealing is not None:
-            pcm = self._end_concealment(session, pcm, request.blend)
+            pcm = self.voices.end(session, pcm, request.blend)
         pcm = session.stingers.mix(pcm, session.stream_time)
         if slot.tail is None:
             slot.tail = Tail(self.rate, self.engine.info.channels)
@@ -601,37 +499,12 @@ class GenerationLoop:
 
     # ----------------------------------------------------------------- admission
     def capacity(self, headroom: float | None = None) -> int | None:
-        """Sessions this loop can hold in real time, keeping ``1 - headroom`` of each
-        block's time spare (for the event loop, transports, noisy neighbours), from the
-        measured cost of its calls; None before any call was measured. A bucketed engine:
-        the largest bucket whose call fits (an unmeasured bucket costs at most in
-        proportion to its size); a per-row engine: the rows whose cost fits, and whose
-        whole cost to this process (its CPU time per row generated, transports
-        included) fits in ``admission_cpu`` cores. Engine costs are the steady
-        (lower-quartile) ones: a burst of contention does not shrink it."""
-        cost = self.cost
-        if not cost.seconds:
-            return None
-        headroom = self.admission_headroom if headroom is None else headroom
-        budget = headroom * self.engine.info.block_seconds
-        if not cost.per_call:
-            fits = int(budget / max(cost.steady() or 0.0, 1e-9))
-            process = cost.process_row_s()
-            if process is not None:  # rows per second one session needs: rate / frames
-                fits = min(fits, int(self.admission_cpu * self.frames / self.rate
-                                     / max(process, 1e-9)))
-            return min(self.engine.info.max_batch, fits)
-        best = 0
-        size = 1
-        while size <= self.engine.info.max_batch:
-            measured = cost.steady(size)
-            if measured is None:
-                below = [b for b in cost.seconds if b < size]
-                measured = cost.steady(max(below)) * size / max(below) if below else None
-            if measured is not None and measured <= budget:
-                best = size
-            size *= 2
-        return best
+        """Sessions this loop can hold in real time (`CostModel.capacity`), keeping
+        ``1 - headroom`` of each block's time spare; None before any call was measured."""
+        info = self.engine.info
+        return self.cost.capacity(
+            self.admission_headroom if headroom is None else headroom, info.block_seconds,
+            info.max_batch, self.admission_cpu)
 
     # --------------------------------------------------------------- concealment
     def engine_lag(self, session: Session) -> int:
@@ -664,10 +537,11 @@ class GenerationLoop:
                 continue  # still filling its buffer after (re)starting: no deadline yet
             if session.stream_time - self.playhead(session, now) >= margin:
                 continue
-            pcm = session.stingers.mix(self._concealment(session, reason), session.stream_time)
+            pcm = session.stingers.mix(self.voices.block(session, reason),
+                                       session.stream_time)
             slot.tail.append(pcm)
             slot.lag += len(pcm)
-            chunk = session.make_chunk(pcm, session.blend or _EMPTY, clock=slot.clock)
+            chunk = session.make_chunk(pcm, session.blend or EMPTY_BLEND, clock=slot.clock)
             if slot.clock is not None:
                 slot.clock = slot.clock.advanced(len(pcm))
             session.publish(chunk)
@@ -677,61 +551,9 @@ class GenerationLoop:
         self.stats.blocks += len(chunks)
         return chunks
 
-    def _concealment(self, session: Session, reason: str) -> np.ndarray:
-        slot = session.slot
-        assert slot.tail is not None
-        start = slot.concealing is None
-        if start:
-            slot.concealing, slot.concealed = reason, 0
-            session.emit(EventKind.CONCEALED, state="start", reason=reason)
-            if self._bar_loop:
-                slot.loop = BarLoop(slot.tail, slot.clock)  # starts where the tail ends
-            else:
-                self._voice().start(session.id, session.seed, slot.clock)
-        if slot.loop is not None:
-            pcm = slot.loop.block(self.frames)
-        else:
-            pcm = self._voice().block(session.id, session.blend or _EMPTY, slot.clock,
-                                      self.frames)
-            if start:
-                pcm = equal_power_in(mirrored_tail(slot.tail), pcm)
-        slot.concealed += len(pcm)
-        return pcm
-
-    def _end_concealment(self, session: Session, pcm: np.ndarray, blend: Blend) -> np.ndarray:
-        """The engine caught up: its block fades in over the concealment's continuation."""
-        slot = session.slot
-        assert slot.tail is not None
-        if slot.loop is not None:
-            tail = slot.loop.block(XFADE, advance=False)
-            slot.loop = None
-        else:
-            tail = self._voice().block(session.id, blend, slot.clock, XFADE)
-            self._voice().stop(session.id)
-        session.emit(EventKind.CONCEALED, state="end", reason=slot.concealing,
-                     seconds=round(slot.concealed / self.rate, 3))
-        slot.concealing, slot.concealed = None, 0
-        return equal_power_in(tail, pcm)
-
-    def _voice(self) -> FallbackVoice:
-        if self._fallback is None:
-            self._fallback = FallbackVoice()
-        return self._fallback
-
     def warm(self) -> None:
-        """Get the concealment voice ready before it is needed (model engines: build and
-        warm the fallback band on the background runner, never on the loop's thread)."""
-        if self._bar_loop or self._fallback is not None:
-            return
-        def build() -> None:
-            voice = FallbackVoice()
-            voice.warm()
-            self._fallback = voice  # a concealment before this builds its own, inline
-
-        if self.background is None:
-            build()
-        else:
-            self.background(build)
+        """Get the concealment voice ready before it is needed (`Voices.warm`)."""
+        self.voices.warm(self.background)
 
     def fail(self, session: Session, error: BaseException) -> None:
         """End ``session`` alone with an error event (its engine state is released)."""

@@ -8,9 +8,21 @@ after it ends). Called from the generation loop's thread only.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from .chunk import EventKind
+
+if TYPE_CHECKING:
+    from ..musictime import BeatClock
+    from ..scene import Blend
+    from .session import Session
+
+log = logging.getLogger("cadenza.loop")
 
 DUCK_ATTACK = 240  # samples (5 ms): the music dips just before the stinger starts
 DUCK_RELEASE = 4800  # samples (100 ms): and comes back after it ends
@@ -89,3 +101,75 @@ def load_audio(path: str, rate: int, channels: int = 2) -> np.ndarray:
     if data.shape[1] == 1:
         data = np.repeat(data, channels, axis=1)
     return np.ascontiguousarray(data[:, :channels], dtype=np.float32)
+
+
+class StingerFiles:
+    """The stinger files a loop's sessions may play, each loaded once off the owner's
+    thread (``background``; None: inline); a file that failed keeps its error, raised
+    when its stinger fires. Read on the loop's owner thread; loads finish anywhere."""
+
+    def __init__(self, rate: int, channels: int) -> None:
+        self.rate = rate
+        self.channels = channels
+        self._files: dict[str, np.ndarray | BaseException] = {}
+        self._loading: set[str] = set()
+
+    def load(self, path: str, background: Callable[[Callable[[], None]], None] | None) -> None:
+        """Start loading ``path`` unless it is loaded or loading."""
+        if path in self._files or path in self._loading:
+            return
+        self._loading.add(path)
+
+        def load() -> None:
+            try:
+                self._files[path] = load_audio(path, self.rate, self.channels)
+            except Exception as exc:  # reported when the stinger fires
+                self._files[path] = exc
+            self._loading.discard(path)
+
+        if background is None:
+            load()
+        else:
+            background(load)
+
+    def ready(self, path: str) -> bool:
+        return self._files.get(path) is not None
+
+    def audio(self, path: str) -> np.ndarray:
+        loaded = self._files[path]
+        if isinstance(loaded, BaseException):
+            raise loaded
+        return loaded
+
+
+def fire_stingers(session: Session, blend: Blend, clock: BeatClock, files: StingerFiles,
+                  phrase: Callable[[Session, object], np.ndarray],
+                  background: Callable[[Callable[[], None]], None] | None) -> None:
+    """Schedule the stingers triggered since the last block (by clients or by the scene's
+    conditions) on their quantized sample, unless cooling down. A stinger whose file is
+    still loading waits for a later block; ``phrase`` makes a phrase stinger's audio."""
+    names = session.pending_triggers + list(blend.fired)
+    session.pending_triggers = []
+    now = session.stream_time
+    for name in names:
+        stinger = session.scene.stingers[name]
+        if stinger.audio is not None and not files.ready(stinger.audio):
+            files.load(stinger.audio, background)
+            if not files.ready(stinger.audio):
+                session.pending_triggers.append(name)
+                continue
+        if session.stingers.cooling(name, now, stinger.cooldown_s * files.rate):
+            session.emit(EventKind.STINGER, stinger=name, status="suppressed", at=now)
+            continue
+        try:
+            pcm = files.audio(stinger.audio) if stinger.audio is not None else \
+                phrase(session, stinger)
+        except Exception as exc:  # a missing file must not stop the music
+            log.warning("session %s: stinger %s unavailable: %s", session.id, name, exc)
+            session.emit(EventKind.STINGER, stinger=name, status="unavailable", at=now,
+                         message=str(exc))
+            continue
+        start = clock.boundary(now, stinger.play_at)
+        session.stingers.schedule(name, start, pcm, stinger.gain,
+                                  10 ** (stinger.duck_db / 20), fired_at=now)
+        session.emit(EventKind.STINGER, stinger=name, status="scheduled", at=start)
