@@ -144,8 +144,9 @@ class LocalCluster:
             time.sleep(0.1)
         raise RuntimeError("envoy did not see the workers healthy in 30s")
 
-    def healthy_upstreams(self, cluster: str = "cadenza_grpc") -> int:
-        """Upstreams Envoy's health checks pass (from its admin /clusters)."""
+    def upstream_flags(self, cluster: str = "cadenza_grpc") -> dict[int, str]:
+        """Port -> Envoy's health flags for each upstream ("healthy", or e.g.
+        "/failed_active_hc/failed_outlier_check"), from its admin /clusters ({}: no answer)."""
         try:
             with socket.create_connection(("127.0.0.1", self.admin_port), 1.0) as s:
                 s.sendall(b"GET /clusters HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -153,10 +154,14 @@ class LocalCluster:
                 while chunk := s.recv(65536):
                     data += chunk
         except OSError:
-            return 0
+            return {}
         text = data.decode(errors="replace")
-        flags = re.findall(rf"^{cluster}::[\d.]+:\d+::health_flags::(\S+)$", text, re.M)
-        return sum(1 for f in flags if f == "healthy")
+        found = re.findall(rf"^{cluster}::[\d.]+:(\d+)::health_flags::(\S+)$", text, re.M)
+        return {int(port): flags for port, flags in found}
+
+    def healthy_upstreams(self, cluster: str = "cadenza_grpc") -> int:
+        """Upstreams Envoy's health checks pass."""
+        return sum(1 for f in self.upstream_flags(cluster).values() if f == "healthy")
 
     # -------------------------------------------------------------------- control
     def kill(self, i: int) -> None:

@@ -360,3 +360,26 @@ def test_envoy_starts_again_on_fresh_ports_when_its_port_was_taken(redis_server)
             session = client.create_session("minimal", paused=True)
             assert session.info().session_id == session.id
             session.close()
+
+
+def test_a_killed_worker_leaves_the_ring_before_its_health_checks_fail(cluster, redis_server):
+    """Envoy ejects a worker at its first failed connection (outlier detection), before
+    its health checks (every 0.5 s, two failures) would: the retries of the dead worker's
+    streams hash to a live worker at once."""
+    store = ClusterStore(redis_server.url)
+    with Client(cluster.grpc_address) as client:
+        sessions = [client.create_session("minimal", seed=i) for i in range(6)]
+        placed = wait_described(store, [s.id for s in sessions])
+        victim = max(cluster.workers, key=lambda w: sum(o == w.address for o in placed.values()))
+        threads = start([Listener(s, 4.0) for s in sessions])
+        time.sleep(1.0)
+        cluster.kill(cluster.workers.index(victim))
+        deadline, flags = time.monotonic() + 3.0, "healthy"
+        while flags == "healthy" and time.monotonic() < deadline:
+            flags = cluster.upstream_flags().get(victim.grpc_port, "healthy")
+            time.sleep(0.01)
+        assert "failed_outlier_check" in flags and "failed_active_hc" not in flags, flags
+        for t in threads:
+            t.join(20)
+        for s in sessions:
+            s.close()
