@@ -63,10 +63,13 @@ class _Pending:
     snapshot: bytes
 
 
+CATCH_UP_S = 30  # the most audio a restore generates to reach where its client is
+
+
 def _lag(meta: dict) -> int:
     """The descriptor's engine lag in samples (0 for descriptors written before it)."""
     try:
-        return max(0, min(int(meta.get("lag") or 0), 30 * 48_000))
+        return max(0, int(meta.get("lag") or 0))
     except (TypeError, ValueError):
         return 0
 
@@ -123,7 +126,7 @@ class ClusterWorker:
         self._since: dict[str, float] = {}  # when a restored session arrived here
         self._wanted: set[str] = set()  # sessions peers asked for (I/O thread only)
         self._restoring: dict[str, int | None] = {}  # session -> the seq a client resumes at
-        self._awaiting: dict[str, bool] = {}  # restored, paused until its stream attaches
+        self._awaiting: set[str] = set()  # restored, paused until its stream attaches
         self._outbox: dict[str, _Pending] = {}
         self._new: list = []  # locally created sessions waiting for their lease
         self._ended: list[str] = []
@@ -235,7 +238,7 @@ class ClusterWorker:
         self._wake.set()
 
     def ended(self, session_id: str, reason: str) -> None:
-        self._awaiting.pop(session_id, None)
+        self._awaiting.discard(session_id)
         if reason in ("moved", "shutdown"):
             return  # the descriptor stays for the peer that continues it
         with self._lock:
@@ -279,8 +282,9 @@ class ClusterWorker:
             session = self._restore(lease, meta, snapshot, play=False)
             behind = max(0, (self._restoring.get(sid) or 0) - session.seq)
             frames = self.runtime.loop_of(sid).frames
-            behind = min(behind, int(30 * session.sample_rate / frames))
-            lagging = -(-_lag(meta) // frames)  # whole blocks the state is behind its seq
+            most = int(CATCH_UP_S * session.sample_rate / frames)
+            behind = min(behind, most)
+            lagging = min(-(-_lag(meta) // frames), most)  # blocks the state is behind its seq
             if behind + lagging > 0:
                 state = await asyncio.get_running_loop().run_in_executor(
                     self._forward, self._fast_forward, session, behind + lagging)
@@ -293,7 +297,7 @@ class ClusterWorker:
                 # It plays once the resuming stream attaches here: if the client's retry
                 # lands on another worker (the ring changed meanwhile), this copy is still
                 # at the client's seq when it is handed over, and no chunk is lost.
-                self._awaiting[sid] = True
+                self._awaiting.add(sid)
                 if self.runtime.listeners(sid):
                     self._attached(sid)
             log.info("session %s continues at seq %d", sid, session.seq)
@@ -306,7 +310,8 @@ class ClusterWorker:
 
     def _attached(self, session_id: str) -> None:
         """Runtime hook after a stream attached: play a session restored for it."""
-        if self._awaiting.pop(session_id, None):
+        if session_id in self._awaiting:
+            self._awaiting.discard(session_id)
             with contextlib.suppress(CadenzaError):
                 self.runtime.control(session_id, "play")
 

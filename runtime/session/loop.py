@@ -90,8 +90,8 @@ class GenerationLoop:
         self._batched: Batched | None = self.engine if isinstance(self.engine, Batched) else None
         self._release = getattr(self.engine, "release", None)
         self.cost = CostModel(per_call=self._batched is not None)
-        self._bar_loop = info.name == "procedural"  # else the fallback voice
-        self.voices = Voices(self._bar_loop, self.frames, self.rate)
+        # The band loops its last bar; any other engine gets the fallback voice.
+        self.voices = Voices(info.name == "procedural", self.frames, self.rate)
         if self.conceal_margin_s is None:
             self.conceal_margin_s = max(0.05, info.block_seconds / 2)
         self.slots: dict[str, SessionSlot] = {}
@@ -322,7 +322,7 @@ class GenerationLoop:
         assert self.styles is not None
         info = self.engine.info
         slot = session.slot
-        if slot.lag > 0 and self._bar_loop and slot.last_style is not None:
+        if slot.lag > 0 and self.voices.bar_loop and slot.last_style is not None:
             # The band's own grid is the clock: bring it level with the stream the loop
             # covered (whole blocks, a few ms of synthesis), so its beats land where the
             # loop's did. Runs between engine calls, never during one.
@@ -511,7 +511,7 @@ class GenerationLoop:
         """Samples of the stream concealment played that the engine's state has not yet
         generated: the band's grid catches up before its next block (a snapshot taken
         now must too). 0 for engines that continue their own stream."""
-        return session.slot.lag if self._bar_loop else 0
+        return session.slot.lag if self.voices.bar_loop else 0
 
     def conceal_deadline(self) -> float | None:
         """When the first playing session's buffered audio will fall to the margin (its
