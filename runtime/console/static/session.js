@@ -370,6 +370,7 @@ export async function openSession(root, api, config, sessionId, { panels: makers
     const s = ctx.player.stats;
     return {
       samplesPlayed: s.played, gaps: s.gaps + ctx.streamGaps, streamGaps: ctx.streamGaps,
+      gapsAt: s.gapsAt || [],
       bufferedMs: (s.buffered / ctx.rate) * 1000, latencyMs: ctx.player.latencyMs,
       contextRate: ctx.player.ctx.sampleRate, streamRate: ctx.rate, mode: ctx.player.mode,
       running: s.running, started: s.started, contextState: ctx.player.ctx.state,

