@@ -10,6 +10,7 @@ The meter comes from `Knobs.meter` (the scene's time signature) and changes on a
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -34,13 +35,14 @@ from ..base import (
 from . import lexicon, synth, theory
 from . import style as S
 from .band import COMMON, KEY_ROOTS, STEPS_PER_BEAT, Band, Musician, Sampling
-from .effects import ReverbState, ToneState, reverb, soft_clip, tone
+from .effects import ReverbState, ToneState, reverb_rows, soft_clip, tone_rows
 from .meter import Meter
 from .synth import BUSES, DRUM_KINDS, PITCHED_VOICES, Sounding, Synth, ToneSpec
 from .tables import TableBank, noise_tables
 
 VERSION = "1.0"
 BLOCK_FRAMES = 2400  # 50 ms
+MIX_WINDOW_BLOCKS = 6  # notes are mixed 300 ms at a time (0.9 MB of window per session)
 MAX_RESTORED_SAMPLES = 600 * 48_000  # sounding audio a restored snapshot may render
 # Mix constants: a voice at level 1 plays at this gain (before master).
 _PITCHED_GAIN = np.array([0.55, 0.16, 0.30, 0.16])  # bass, pad, lead, arp
@@ -122,7 +124,8 @@ class ProceduralEngine:
         key = KEY_ROOTS[int(rng.integers(len(KEY_ROOTS)))]
         return ProceduralState(
             seed=seed, rng=rng, musician=Musician(key_root=key, major=True),
-            sounding=Sounding(), reverb=ReverbState(self.block_frames),
+            sounding=Sounding(window=MIX_WINDOW_BLOCKS * self.block_frames),
+            reverb=ReverbState(self.block_frames),
         )
 
     def beat_clock(self, state: ProceduralState, style: np.ndarray | None = None,
@@ -204,7 +207,7 @@ class ProceduralEngine:
         heard of its waveform."""
         sounding = state.sounding
         kept = dataclasses.replace(sounding, starts=[], waves=[], specs=[], buses=[], left=[],
-                                   right=[])
+                                   right=[], mixed=None, mixed_at=-1)
         for i, (start, wave, spec) in enumerate(
                 zip(sounding.starts, sounding.waves, sounding.specs, strict=True)):
             if start + len(wave) <= state.sample:
@@ -249,6 +252,8 @@ class ProceduralEngine:
             sounding.waves[i] = self.synth.tone(spec) if isinstance(spec, ToneSpec) \
                 else self.synth.hit(spec)
         sounding.row_keys = {}
+        sounding.window = MIX_WINDOW_BLOCKS * self.block_frames
+        sounding.forget_window()  # rebuilt from the notes at the first block
         return state
 
     def generate(self, states: Sequence[ProceduralState], styles: np.ndarray,
@@ -258,18 +263,35 @@ class ProceduralEngine:
             raise ValueError(f"frames must be a multiple of {self.block_frames}")
         pcm = np.empty((len(states), frames, CHANNELS), dtype=np.float32)
         changes = changes or [None] * len(states)
-        for row, (state, target, knob, change) in enumerate(
-                zip(states, styles, knobs, changes, strict=True)):
-            first = _Segment(0, self._target(state, target, knob), _sampling(knob), snap=False)
-            for start in range(0, frames, self.block_frames):
-                segments = [first]
-                if change is not None and start <= change.offset < start + self.block_frames:
+        firsts = [_Segment(0, self._target(state, target, knob), _sampling(knob), snap=False)
+                  for state, target, knob in zip(states, styles, knobs, strict=True)]
+        n = self.block_frames
+        for start in range(0, frames, n):
+            # Every row's notes first, then the effects of all of them at once.
+            blocks = []
+            for row, (state, knob, change) in enumerate(zip(states, knobs, changes,
+                                                            strict=True)):
+                segments = [firsts[row]]
+                if change is not None and start <= change.offset < start + n:
                     knob2 = change.knobs or knob
                     segments.append(_Segment(change.offset - start,
                                              self._target(state, change.style, knob2),
                                              _sampling(knob2), snap=True))
-                    first = _Segment(0, segments[-1].target, segments[-1].sampling, snap=False)
-                pcm[row, start : start + self.block_frames] = self._block(state, segments)
+                    firsts[row] = _Segment(0, segments[-1].target, segments[-1].sampling,
+                                           snap=False)
+                blocks.append(self._block(state, segments))
+            whole = [r for r, b in enumerate(blocks) if len(b.styles) == 1]
+            if whole:
+                out = _effects([states[r] for r in whole],
+                               np.stack([blocks[r].buses for r in whole]),
+                               np.stack([blocks[r].styles[0] for r in whole]))
+                pcm[whole, start : start + n] = out.transpose(0, 2, 1)
+            for r, b in enumerate(blocks):
+                if len(b.styles) > 1:  # a change inside the block: effects per segment
+                    for s, lo, hi in zip(b.styles, b.bounds, b.bounds[1:], strict=False):
+                        if hi > lo:
+                            out = _effects([states[r]], b.buses[None, :, :, lo:hi], s[None])
+                            pcm[r, start + lo : start + hi] = out[0].T
         return EngineOutput(pcm=pcm, states=list(states))
 
     @staticmethod
@@ -280,10 +302,11 @@ class ProceduralEngine:
         return _with_knobs(_guided(np.array(style, dtype=np.float64), knob.guidance), knob)
 
     # -------------------------------------------------------------------- one block
-    def _block(self, st: ProceduralState, segments: list[_Segment]) -> np.ndarray:
-        """One native block. Usually one segment; a quantized change adds a second one
-        starting at its sample offset, where the style snaps (no glide) so that the new
-        music starts exactly there; gains move to the new levels over 5 ms (no click)."""
+    def _block(self, st: ProceduralState, segments: list[_Segment]) -> _Block:
+        """One native block's notes and bus mix, before effects. Usually one segment; a
+        quantized change adds a second one starting at its sample offset, where the style
+        snaps (no glide) so that the new music starts exactly there; gains move to the new
+        levels over 5 ms (no click)."""
         n = self.block_frames
         ramp = np.zeros((len(st.gains), n), dtype=np.float32)
         end_beat = st.beat
@@ -297,7 +320,7 @@ class ProceduralEngine:
                 # Linear glide: each dimension moves at most its full range per glide_s,
                 # so a full swing takes glide_s and small changes are quick.
                 step = (S.HI - S.LO) * (n / (self.glide_s * SAMPLE_RATE))
-                st.style += np.clip(seg.target - st.style, -step, step)
+                st.style += np.minimum(np.maximum(seg.target - st.style, -step), step)
             styles.append(st.style.copy())
             after = self._gains(st.style)
             if not before.any() and st.sample == 0 and i == 0:
@@ -317,31 +340,10 @@ class ProceduralEngine:
 
         buses = st.sounding.mix(st.sample, n)
         buses *= ramp[:, None, :]
-        out = np.empty((2, n), dtype=np.float32)
-        for i, seg in enumerate(segments):
-            stop = segments[i + 1].offset if i + 1 < len(segments) else n
-            if stop > seg.offset:
-                # Effects follow each segment's style from its first sample on.
-                out[:, seg.offset:stop] = self._effects(st, buses[:, :, seg.offset:stop], styles[i])
         st.beat = end_beat
         st.sample += n
-        return out.T
-
-    @staticmethod
-    def _effects(st: ProceduralState, buses: np.ndarray, s: np.ndarray) -> np.ndarray:
-        """Drive, reverb, tone and the limiter over a stretch of the block's buses."""
-        drive = float(s[S.INDEX["drive"]])
-        if drive > 0.02:
-            k = np.float32(1.0 + 7.0 * drive)
-            scale = np.float32(0.6 / np.tanh(k))
-            for v in (0, 2, 3):  # bass, lead, arp
-                buses[v] = np.tanh(buses[v] * k) * scale
-        dry = buses.sum(axis=0)
-        space = float(s[S.INDEX["space"]])
-        send = buses[1:4].sum(axis=(0, 1)) + np.float32(0.35) * buses[5].sum(axis=0)
-        wet = reverb(st.reverb, send, 0.6 + 3.0 * space, 0.3 + 0.5 * (1 - s[S.INDEX["brightness"]]))
-        dry += np.float32(0.7 * space) * wet
-        return soft_clip(tone(st.tone, dry, float(s[S.INDEX["brightness"]])))
+        # Effects follow each segment's style from its first sample on.
+        return _Block(buses, styles, [seg.offset for seg in segments] + [n])
 
     def _play_steps(self, st: ProceduralState, seg: _Segment, beat: float, start: int,
                     stop: int) -> float:
@@ -405,6 +407,35 @@ def _offset_for(st: ProceduralState, meter: Meter) -> float:
     return downbeat - quarters * meter.beats_per_quarter
 
 
+def _effects(states: list[ProceduralState], buses: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Drive, reverb, tone and the limiter over a stretch of R sessions' buses
+    (``[R, buses, 2, m]``, changed in place) with their styles ``[R, dims]``; returns
+    ``[R, 2, m]``. A row's samples do not depend on the other rows."""
+    drive = s[:, S.INDEX["drive"]]
+    for r in np.flatnonzero(drive > 0.02):
+        k = np.float32(1.0 + 7.0 * drive[r])
+        scale = np.float32(0.6 / np.tanh(k))
+        for v in (0, 2, 3):  # bass, lead, arp
+            buses[r, v] = np.tanh(buses[r, v] * k) * scale
+    dry = buses.sum(axis=1)
+    space = s[:, S.INDEX["space"]]
+    send = buses[:, 1:4].sum(axis=(1, 2)) + np.float32(0.35) * buses[:, 5].sum(axis=1)
+    wet = reverb_rows([st.reverb for st in states], send, 0.6 + 3.0 * space,
+                      0.3 + 0.5 * (1 - s[:, S.INDEX["brightness"]]))
+    dry += (0.7 * space).astype(np.float32)[:, None, None] * wet
+    return soft_clip(tone_rows([st.tone for st in states], dry, s[:, S.INDEX["brightness"]]))
+
+
+@dataclass
+class _Block:
+    """A block's bus mix before effects, and the style of each of its segments from
+    sample ``bounds[i]`` to ``bounds[i + 1]``."""
+
+    buses: np.ndarray  # [buses, 2, n]
+    styles: list[np.ndarray]
+    bounds: list[int]
+
+
 @dataclass
 class _Segment:
     offset: int  # first sample of the block this segment covers
@@ -420,8 +451,17 @@ def _sampling(knob: Knobs) -> Sampling:
 
 def _line(a: np.ndarray, b: np.ndarray, span: int) -> np.ndarray:
     """``[len(a), span]`` float32 ramps from a to b (b reached at the last sample)."""
-    t = np.arange(1, span + 1, dtype=np.float32) / np.float32(span)
+    t = _ramp(span)
+    if np.array_equal(a, b):
+        return np.repeat(b.astype(np.float32)[:, None], span, axis=1)
     return (a[:, None] + (b - a)[:, None] * t[None, :]).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=64)
+def _ramp(span: int) -> np.ndarray:
+    t = np.arange(1, span + 1, dtype=np.float32) / np.float32(span)
+    t.flags.writeable = False
+    return t
 
 
 def _guided(target: np.ndarray, guidance: float | None) -> np.ndarray:

@@ -94,7 +94,17 @@ def tone_length(s: ToneSpec) -> int:
 
 @dataclass
 class Sounding:
-    """Notes currently sounding in one session: start sample, waveform, bus, pan gains."""
+    """Notes currently sounding in one session: start sample, waveform, bus, pan gains.
+
+    Mixing is done a window (``window`` samples, a multiple of the block, aligned to
+    sample 0) at a time: when a block opens a window, every note's part in it is added to
+    ``[buses, 2, window]`` at once, and a note added while a window is open is added to
+    it then; a block just reads its slice. A note costs one numpy call a window, not one
+    a block. Every sample is the sum of the notes covering it in the order they were
+    added, however the window was filled, so a restored state (whose window is rebuilt
+    from its notes at its first block) continues the stream sample for sample. The
+    window is derived data: snapshots leave it out.
+    """
 
     starts: list[int] = field(default_factory=list)
     waves: list[np.ndarray] = field(default_factory=list)
@@ -103,6 +113,9 @@ class Sounding:
     right: list[float] = field(default_factory=list)
     specs: list[ToneSpec | HitSpec | None] = field(default_factory=list)  # what made each wave
     row_keys: dict[int, tuple] = field(default_factory=dict)  # in snapshots: row -> table key
+    window: int = 0  # samples a window holds (0: one block)
+    mixed: np.ndarray | None = None  # the open window, [buses, 2, window]
+    mixed_at: int = -1  # its first sample (-1: none open)
 
     def add(self, start: int, wave: np.ndarray, bus: int, vel: float, pan: float,
             spec: ToneSpec | HitSpec | None = None) -> None:
@@ -112,39 +125,49 @@ class Sounding:
         self.buses.append(bus)
         self.left.append(vel * float(np.sqrt(0.5 * (1.0 - pan))))
         self.right.append(vel * float(np.sqrt(0.5 * (1.0 + pan))))
+        if self.mixed is not None and self.mixed_at >= 0:
+            self._render(len(self.starts) - 1, max(start, self.mixed_at))
 
     def __len__(self) -> int:
         return len(self.starts)
 
+    def forget_window(self) -> None:
+        self.mixed, self.mixed_at = None, -1
+
+    def _render(self, i: int, since: int) -> None:
+        """Add note ``i``'s samples from ``since`` to the end of the open window."""
+        wave, at = self.waves[i], self.mixed_at
+        lo = since - self.starts[i]
+        hi = min(len(wave), at + self.mixed.shape[2] - self.starts[i])
+        if hi > lo:
+            gains = np.array([self.left[i], self.right[i]], dtype=np.float32)
+            begin = self.starts[i] + lo - at
+            self.mixed[self.buses[i], :, begin : begin + hi - lo] += gains[:, None] * wave[None, lo:hi]
+
     def mix(self, block_start: int, n: int) -> np.ndarray:
-        """Add this block's slice of every note into ``[buses, 2, n]``; forget ended notes."""
-        out = np.zeros((BUSES, 2, n), dtype=np.float32)
-        # Notes with the same bus and gains are summed in mono first, then panned once:
-        # one numpy call per note instead of four (the mix is the band's inner loop).
-        groups: dict[tuple[int, float, float], np.ndarray] = {}
-        keep = []
-        for i, start in enumerate(self.starts):
-            wave = self.waves[i]
-            offset = block_start - start
-            lo = max(offset, 0)
-            hi = min(offset + n, len(wave))
-            if hi > lo:
-                key = (self.buses[i], self.left[i], self.right[i])
-                mono = groups.get(key)
-                if mono is None:
-                    mono = groups[key] = np.zeros(n, dtype=np.float32)
-                at = lo - offset
-                mono[at : at + hi - lo] += wave[lo:hi]
-            if offset + n < len(wave):
-                keep.append(i)
-        for (bus, left, right), mono in groups.items():
-            out[bus, 0] += np.float32(left) * mono
-            out[bus, 1] += np.float32(right) * mono
-        if len(keep) < len(self.starts):
-            for name in ("starts", "waves", "buses", "left", "right", "specs"):
-                values = getattr(self, name)
-                setattr(self, name, [values[i] for i in keep])
-        return out
+        """This block's ``[buses, 2, n]`` (a view of the window: the caller may change it,
+        its samples are read once). Opens the window the block falls in when it is not
+        open, from ``block_start`` on; forgets notes that ended before it."""
+        size = max(self.window, n)
+        at = self.mixed_at
+        if self.mixed is None or at < 0 or not at <= block_start < at + size \
+                or self.mixed.shape[2] != size:
+            at = block_start - block_start % size
+            if self.mixed is None or self.mixed.shape[2] != size:
+                self.mixed = np.zeros((BUSES, 2, size), dtype=np.float32)
+            else:
+                self.mixed.fill(0.0)
+            self.mixed_at = at
+            keep = [i for i, start in enumerate(self.starts)
+                    if start + len(self.waves[i]) > block_start]
+            if len(keep) < len(self.starts):
+                for name in ("starts", "waves", "buses", "left", "right", "specs"):
+                    values = getattr(self, name)
+                    setattr(self, name, [values[i] for i in keep])
+            for i in range(len(self.starts)):
+                self._render(i, max(self.starts[i], block_start))
+        offset = block_start - at
+        return self.mixed[:, :, offset : offset + n]
 
 
 class Synth:

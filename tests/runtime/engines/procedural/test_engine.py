@@ -8,7 +8,7 @@ import soundfile
 from scipy.signal import butter, find_peaks, sosfilt
 
 from cadenza.runtime import analysis
-from cadenza.runtime.engines.base import Engine, Knobs, Prompt
+from cadenza.runtime.engines.base import Engine, Knobs, Prompt, StyleChange
 from cadenza.runtime.engines.procedural import ProceduralEngine
 from cadenza.runtime.testing import render_prompt
 
@@ -108,18 +108,23 @@ def test_calls_of_several_blocks_equal_single_blocks(engine):
 
 
 def test_rows_of_a_batch_are_independent(engine):
+    """A row sounds the same alone or batched, whoever shares the call: rows of the same
+    style (whose filters run in one call), another style, a change inside the block."""
     a_style = engine.embed(Prompt(text="techno")).vector
     b_style = engine.embed(Prompt(text="orchestral strings")).vector
+    n = engine.info.block_frames
     alone = engine.init_state(1)
-    pair = [engine.init_state(1), engine.init_state(2)]
+    batch = [engine.init_state(seed) for seed in (1, 2, 3, 4)]
     solo_audio, batch_audio = [], []
-    for _ in range(20):
-        out = engine.generate([alone], a_style[None], [Knobs()], engine.info.block_frames)
+    for i in range(20):
+        out = engine.generate([alone], a_style[None], [Knobs()], n)
         alone = out.states[0]
         solo_audio.append(out.pcm[0])
-        out = engine.generate(pair, np.stack([a_style, b_style]), [Knobs(), Knobs(guidance=5)],
-                              engine.info.block_frames)
-        pair = out.states
+        change = StyleChange(offset=n // 3, style=a_style) if i == 7 else None
+        out = engine.generate(batch, np.stack([a_style, a_style, b_style, b_style]),
+                              [Knobs(), Knobs(), Knobs(guidance=5), Knobs()], n,
+                              [None, None, None, change])
+        batch = out.states
         batch_audio.append(out.pcm[0])
     assert np.array_equal(np.concatenate(solo_audio), np.concatenate(batch_audio))
 
