@@ -115,8 +115,11 @@ def main() -> None:
     parser.add_argument("--admission", action="store_true",
                         help="keep the server's admission control on (default: off, to find "
                              "the raw capacity)")
+    parser.add_argument("--band-processes", type=int, default=0, metavar="N",
+                        help="the server's `--band-processes` (0: the band in the server)")
     args = parser.parse_args()
     extra = ["--max-sessions", "1024"] + ([] if args.admission else ["--no-admission"])
+    extra += ["--band-processes", str(args.band_processes)]
     results = []
     for n in args.sessions:
         proc, address, console = start_server(args.lookahead, *extra)
@@ -127,7 +130,7 @@ def main() -> None:
             proc.wait(10)
     print(f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}; {args.seconds:.0f} s per level, "
-          f"lookahead {args.lookahead} s\n")
+          f"lookahead {args.lookahead} s, band processes {args.band_processes}\n")
     print(f"{'sessions':>8} {'lost':>5} {'chunks':>8} {'underruns':>9} {'concealed':>9} "
           f"{'max/sess':>8} {'jitter p50':>11} {'p99':>8} {'late p99':>9} {'late max':>9} "
           f"{'interarrival':>12}")
@@ -138,7 +141,8 @@ def main() -> None:
               f"{r['jitter_p99_ms']:>6.1f}ms {r['lateness_p99_ms']:>7.1f}ms "
               f"{r['lateness_max_ms']:>7.1f}ms {r['mean_interarrival_ms']:>10.2f}ms")
     with open(args.json, "w") as handle:
-        json.dump({"machine": platform.platform(), "cpus": os.cpu_count(), "results": results},
+        json.dump({"machine": platform.platform(), "cpus": os.cpu_count(),
+                   "band_processes": args.band_processes, "results": results},
                   handle, indent=2)
     print(f"\nwrote {args.json}")
 

@@ -58,6 +58,8 @@ def _engine_model(args: argparse.Namespace) -> None:
     flags (codec, frames per call, buckets to precompile) its other options."""
     if getattr(args, "model", None):
         configure_engine(args.engine, model=args.model)
+    if args.engine == "procedural" and getattr(args, "band_processes", 0):
+        configure_engine(args.engine, processes=args.band_processes)
     if args.engine == "magenta-rt2" and getattr(args, "codec", None):
         precompile: object = args.precompile
         if precompile in ("all", None):
@@ -309,6 +311,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the engine sessions use unless they ask for another")
     p.add_argument("--model", help="the engine's model, e.g. mrt2_small or mrt2_base for magenta-rt2")
     p.add_argument("--scenes", help="folder of scene YAML files to serve (default: the examples)")
+    p.add_argument("--band-processes", type=int, default=0, metavar="N",
+                   help="procedural engine: play the band in N worker processes, off the "
+                        "serving process's interpreter lock (0: in the serving process)")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (0.0.0.0: every interface; then use a token)")
     p.add_argument("--grpc-port", type=int, default=50051,

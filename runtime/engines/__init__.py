@@ -14,9 +14,13 @@ from .base import Engine, EngineInfo, EngineOutput, Knobs, Prompt, StyleEmbeddin
 Factory = Callable[..., Engine]
 
 
-def _procedural(**options: object) -> Engine:
+def _procedural(processes: int = 0, **options: object) -> Engine:
     from .procedural import ProceduralEngine
 
+    if processes:
+        from .procedural.processes import BandProcesses
+
+        return BandProcesses(processes, **options)  # type: ignore[arg-type,return-value]
     return ProceduralEngine(**options)  # type: ignore[arg-type]
 
 
