@@ -25,7 +25,7 @@ import sys
 import time
 
 from cadenza.sdk.aio import AsyncClient
-from cadenza.sdk.errors import NotFound
+from cadenza.sdk.errors import CadenzaError, NotFound
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _serve import free_port, metric
@@ -59,10 +59,14 @@ async def run_level(address: str, console: str | list[str], sessions: int,
         handles = [await client.create_session(scene=SCENES[i % len(SCENES)], seed=i)
                    for i in range(sessions)]
         arrivals: dict[str, list[float]] = {h.id: [] for h in handles}
+        dropped: dict[str, str] = {}  # streams the server ended (too far behind), and why
 
         async def consume(session):
-            async for _chunk in session.stream("s16le", seconds=seconds):
-                arrivals[session.id].append(time.monotonic())
+            try:
+                async for _chunk in session.stream("s16le", seconds=seconds):
+                    arrivals[session.id].append(time.monotonic())
+            except CadenzaError as exc:
+                dropped[session.id] = str(exc)
 
         started = time.monotonic()
         await asyncio.gather(*(consume(h) for h in handles))
@@ -94,6 +98,7 @@ async def run_level(address: str, console: str | list[str], sessions: int,
         "concealed_s": round(sum(metric(c, "cadenza_concealed_seconds_total")
                                  for c in consoles) - concealed0, 2),
         "lost": sum(1 for info in infos.values() if info is None),
+        "dropped": len(dropped), "dropped_why": sorted(set(dropped.values()))[:3],
         "short": sum(1 for t in arrivals.values() if len(t) < seconds / 0.05 - 1),
         "sessions": sessions, "seconds": seconds, "wall_s": round(wall, 2),
         "chunks": sum(len(t) for t in arrivals.values()),
@@ -131,11 +136,12 @@ def main() -> None:
     print(f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}; {args.seconds:.0f} s per level, "
           f"lookahead {args.lookahead} s, band processes {args.band_processes}\n")
-    print(f"{'sessions':>8} {'lost':>5} {'chunks':>8} {'underruns':>9} {'concealed':>9} "
+    print(f"{'sessions':>8} {'lost':>5} {'dropped':>7} {'chunks':>8} {'underruns':>9} {'concealed':>9} "
           f"{'max/sess':>8} {'jitter p50':>11} {'p99':>8} {'late p99':>9} {'late max':>9} "
           f"{'interarrival':>12}")
     for r in results:
-        print(f"{r['sessions']:>8} {r['lost']:>5} {r['chunks']:>8} {r['underruns_total']:>9} "
+        print(f"{r['sessions']:>8} {r['lost']:>5} {r['dropped']:>7} {r['chunks']:>8} "
+              f"{r['underruns_total']:>9} "
               f"{r['concealed_s']:>8.2f}s "
               f"{r['underruns_max_per_session']:>8} {r['jitter_p50_ms']:>9.1f}ms "
               f"{r['jitter_p99_ms']:>6.1f}ms {r['lateness_p99_ms']:>7.1f}ms "

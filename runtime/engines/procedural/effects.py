@@ -1,7 +1,9 @@
 """Stateful effects whose state lives in the session (reverb, tone filter, limiter).
 
-Every effect processes one native block at a time and carries its history in a small
-state object, so audio is continuous across blocks and calls.
+Every effect processes at most one native block at a time, for all the rows of a call at
+once (each row with its own parameters), and carries each session's history in a small
+state object, so audio is continuous across blocks and calls and a row's samples do not
+depend on the other rows.
 """
 
 from __future__ import annotations
@@ -43,33 +45,6 @@ class ReverbState:
         self.damp = np.zeros(1)
 
 
-def reverb(state: ReverbState, send: np.ndarray, decay_s: float, damping: float) -> np.ndarray:
-    """Stereo reverb of a mono ``send`` (at most one block long); returns ``[2, n]``.
-
-    Damping low-passes what enters the network (the master tone filter darkens the rest).
-    Any length up to the block works, so a block can be processed in pieces.
-    """
-    n = len(send)
-    a = min(max(float(damping), 0.0), 0.95)
-    damped, state.damp = lfilter([1.0 - a], [1.0, -a], send, zi=state.damp)
-    history = np.concatenate([state.early, damped.astype(np.float32)])
-    state.early = history[-_EARLY_MAX:]
-    diffused = np.zeros(n, dtype=np.float32)
-    for d, g in _EARLY_TAPS:
-        diffused += np.float32(g) * history[_EARLY_MAX - d : _EARLY_MAX - d + n]
-
-    lines = state.lines
-    depth = lines.shape[1]
-    out = np.empty((_LINES, n), dtype=np.float32)
-    for i, d in enumerate(_DELAYS):
-        out[i] = lines[i, depth - d : depth - d + n]
-    feed = _feedback(float(decay_s)) @ out
-    feed += _IN[:, None] * diffused[None, :]
-    lines[:, : depth - n] = lines[:, n:]
-    lines[:, depth - n :] = feed
-    return _OUT @ out
-
-
 @functools.lru_cache(maxsize=4096)
 def _feedback(decay_s: float) -> np.ndarray:
     """The network's mixing matrix with each line's decay for ``decay_s`` (to -60 dB);
@@ -81,13 +56,6 @@ def _feedback(decay_s: float) -> np.ndarray:
 @dataclass
 class ToneState:
     zi: np.ndarray = field(default_factory=lambda: np.zeros((2, 1), dtype=np.float32))
-
-
-def tone(state: ToneState, stereo: np.ndarray, brightness: float) -> np.ndarray:
-    """Master low-pass whose cutoff follows brightness (1.2 kHz .. 18 kHz)."""
-    b, a = _lowpass(min(max(float(brightness), 0.0), 1.0))
-    out, state.zi = lfilter(b, a, stereo, axis=1, zi=state.zi)
-    return out
 
 
 @functools.lru_cache(maxsize=4096)
