@@ -51,7 +51,8 @@ def _view(state: ProceduralState) -> ProceduralState:
 
 
 def _serve(conn, glide_s: float, block_frames: int) -> None:
-    """A worker: states by key; replies to every message but ``release``."""
+    """A worker: states by key; one reply to every message (a generate's is followed by
+    its PCM as raw bytes)."""
     engine = ProceduralEngine(glide_s=glide_s, block_frames=block_frames)
     states: dict[int, ProceduralState] = {}
     conn.send(("ok", "ready"))
@@ -61,10 +62,6 @@ def _serve(conn, glide_s: float, block_frames: int) -> None:
         except EOFError:
             return
         try:
-            if op == "release":
-                for key in args[0]:
-                    states.pop(key, None)
-                continue
             if op == "generate":
                 released, rows, styles, knobs, frames, changes = args
                 for key in released:
@@ -84,7 +81,10 @@ def _serve(conn, glide_s: float, block_frames: int) -> None:
             else:
                 conn.send(("error", ValueError(f"unknown operation {op!r}")))
         except Exception as exc:  # the parent re-raises it
-            conn.send(("error", exc))
+            try:
+                conn.send(("error", exc))
+            except Exception:  # an exception that does not pickle: its text does
+                conn.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
 
 
 class _Worker:
