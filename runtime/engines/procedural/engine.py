@@ -47,6 +47,8 @@ MAX_RESTORED_SAMPLES = 600 * 48_000  # sounding audio a restored snapshot may re
 # Mix constants: a voice at level 1 plays at this gain (before master).
 _PITCHED_GAIN = np.array([0.55, 0.16, 0.30, 0.16])  # bass, pad, lead, arp
 _DRUM_GAIN = np.array([0.85, 0.50, 0.22, 0.45])  # kick, snare, hats, hand drums
+_TEMPO = S.INDEX["tempo"]
+_NEUTRAL_TEMPO, _TEMPO_LO, _TEMPO_HI = (float(v[_TEMPO]) for v in (S.NEUTRAL, S.LO, S.HI))
 _PITCHED_LEVELS = [S.INDEX[v] for v in PITCHED_VOICES]
 _DRUM_LEVELS = [S.INDEX[v] for v in DRUM_KINDS]
 
@@ -152,8 +154,16 @@ class ProceduralEngine:
 
     @staticmethod
     def _target_tempo(style: np.ndarray, knob: Knobs) -> float:
-        target = _with_knobs(_guided(np.array(style, dtype=np.float64), knob.guidance), knob)
-        return float(target[S.INDEX["tempo"]])
+        """The tempo `_target` gives ``style`` under ``knob`` (the same arithmetic on the
+        one dimension: the loop asks for it for every session every step)."""
+        if knob.bpm is not None:
+            return float(knob.bpm)
+        tempo = float(style[_TEMPO])
+        if knob.guidance is not None:
+            factor = min(max(0.4 + 0.2 * knob.guidance, 0.4), 1.6)
+            tempo = min(max(_NEUTRAL_TEMPO + factor * (tempo - _NEUTRAL_TEMPO), _TEMPO_LO),
+                        _TEMPO_HI)
+        return tempo
 
     def phrase(self, state: ProceduralState, text: str, beats: float) -> np.ndarray:
         """A stinger phrase in the session's current key, chord and tempo.
