@@ -461,10 +461,9 @@ def _sampling(knob: Knobs) -> Sampling:
 
 def _line(a: np.ndarray, b: np.ndarray, span: int) -> np.ndarray:
     """``[len(a), span]`` float32 ramps from a to b (b reached at the last sample)."""
-    t = _ramp(span)
     if np.array_equal(a, b):
         return np.repeat(b.astype(np.float32)[:, None], span, axis=1)
-    return (a[:, None] + (b - a)[:, None] * t[None, :]).astype(np.float32)
+    return (a[:, None] + (b - a)[:, None] * _ramp(span)[None, :]).astype(np.float32)
 
 
 @functools.lru_cache(maxsize=64)

@@ -155,11 +155,15 @@ class BandProcesses:
     def neutral_style(self) -> np.ndarray:
         return self.local.neutral_style()
 
-    def init_state(self, seed: int) -> RemoteState:
+    def _place(self) -> tuple[int, _Worker]:
+        """A new key, on the worker holding the fewest sessions."""
         with self._lock:
             worker = min(self.workers, key=lambda w: w.sessions)
             worker.sessions += 1
-            key = next(self._keys)
+            return next(self._keys), worker
+
+    def init_state(self, seed: int) -> RemoteState:
+        key, worker = self._place()
         return RemoteState(key, worker.index, self.local.init_state(seed))
 
     def release(self, state: RemoteState) -> None:
@@ -181,10 +185,14 @@ class BandProcesses:
         return self.workers[state.worker].call(("snapshot", state.key))
 
     def restore(self, data: bytes) -> RemoteState:
-        state = self.init_state(0)
-        state.view = self.workers[state.worker].call(("restore", state.key, data))
-        state.created = True
-        return state
+        key, worker = self._place()
+        try:
+            view = worker.call(("restore", key, data))
+        except BaseException:
+            with self._lock:
+                worker.sessions -= 1
+            raise
+        return RemoteState(key, worker.index, view, created=True)
 
     def generate(self, states: Sequence[RemoteState], styles: np.ndarray,
                  knobs: Sequence[Knobs], frames: int,

@@ -150,13 +150,13 @@ class Sounding:
         open, from ``block_start`` on; forgets notes that ended before it."""
         size = max(self.window, n)
         at = self.mixed_at
-        if self.mixed is None or at < 0 or not at <= block_start < at + size \
-                or self.mixed.shape[2] != size:
+        fits = self.mixed is not None and self.mixed.shape[2] == size
+        if not fits or not 0 <= at <= block_start < at + size:
             at = block_start - block_start % size
-            if self.mixed is None or self.mixed.shape[2] != size:
-                self.mixed = np.zeros((BUSES, 2, size), dtype=np.float32)
-            else:
+            if fits:
                 self.mixed.fill(0.0)
+            else:
+                self.mixed = np.zeros((BUSES, 2, size), dtype=np.float32)
             self.mixed_at = at
             keep = [i for i, start in enumerate(self.starts)
                     if start + len(self.waves[i]) > block_start]
