@@ -27,7 +27,6 @@ round trip on loopback/LAN, accepted on the loop).
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import dataclasses
 import logging
@@ -42,6 +41,7 @@ from ..scene import compile_scene
 from ..session import SessionState
 from ..session.chunk import Chunk, EventKind, SessionEvent
 from . import routing
+from .forward import Forwarder
 from .store import ClusterStore, Fenced, Lease, WorkerInfo, new_worker_id
 
 log = logging.getLogger("cadenza.cluster")
@@ -88,10 +88,14 @@ class _DescriptorListener:
         self.worker = worker
         self.session = session
         self.captured: list[_Pending] = []
+        self.due = worker.every_blocks - 1  # the seq whose chunk takes the next snapshot
 
     def on_chunk(self, chunk: Chunk) -> None:
         w = self.worker
-        if (chunk.seq + 1) % w.every_blocks == 0 and self.session.in_flight == 0:
+        # Not while a block is being generated (its state is the engine's): the next chunk
+        # takes it instead, so a busy loop never leaves the descriptor blocks behind.
+        if chunk.seq >= self.due and self.session.in_flight == 0:
+            self.due = chunk.seq + w.every_blocks
             pending = w.capture(self.session)
             if pending is not None:
                 self.captured.append(pending)
@@ -135,14 +139,16 @@ class ClusterWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        # Fast-forwards of restored sessions run one at a time: many engine threads at once
-        # would hold the GIL off the event loop that answers every other attach.
-        self._forward = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="restore")
+        # Fast-forwards of restored sessions share one thread and one engine call a block:
+        # many engine threads at once would hold the GIL off the event loop that answers
+        # every other attach, one session at a time leaves the last waiting for all.
+        self._forward = Forwarder()
         self.draining = False
 
     # ------------------------------------------------------------------- lifecycle
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        await self.runtime.warmed()
         host = self.server.options.host
         self.advertise = self.advertise or f"{host}:{self.server.grpc_port}"
         self.ws_advertise = self.ws_advertise or f"{self.advertise.rpartition(':')[0]}:" \
@@ -171,7 +177,7 @@ class ClusterWorker:
             await asyncio.to_thread(self._thread.join, 5.0)
         with contextlib.suppress(Exception):
             await asyncio.to_thread(self.store.remove_worker, self.id)
-        self._forward.shutdown(wait=False, cancel_futures=True)
+        self._forward.close()
 
     def _info(self) -> WorkerInfo:
         rt = self.runtime
@@ -286,8 +292,7 @@ class ClusterWorker:
             behind = min(behind, most)
             lagging = min(-(-_lag(meta) // frames), most)  # blocks the state is behind its seq
             if behind + lagging > 0:
-                state = await asyncio.get_running_loop().run_in_executor(
-                    self._forward, self._fast_forward, session, behind + lagging)
+                state = await self._fast_forward(session, behind + lagging)
                 if state is not None:
                     session.slot.engine_state = state
                     session.seq += behind
@@ -315,17 +320,16 @@ class ClusterWorker:
             with contextlib.suppress(CadenzaError):
                 self.runtime.control(session_id, "play")
 
-    def _fast_forward(self, session, blocks: int):
-        """The engine state ``blocks`` blocks on, with the session's current blend (worker
-        thread; the session is paused, so the loop does not touch it)."""
+    async def _fast_forward(self, session, blocks: int):
+        """The engine state ``blocks`` blocks on, with the session's current blend (on the
+        forwarder's thread, batched with every other restore; the session is paused, so
+        the loop does not touch its state meanwhile); None when that failed."""
         try:
             loop = self.runtime.loop_of(session.id)
             blend = session.next_blend()
-            style = loop.styles.mix(blend.weights, blend.prompts)[None, :]
-            state = session.engine_state
-            for _ in range(blocks):
-                state = loop.engine.generate([state], style, [blend.knobs], loop.frames).states[0]
-            return state
+            style = loop.styles.mix(blend.weights, blend.prompts)
+            return await asyncio.wrap_future(self._forward.submit(
+                loop.engine, loop.frames, session.engine_state, style, blend.knobs, blocks))
         except Exception:
             log.exception("fast-forward of session %s failed; it replays from its snapshot",
                           session.id)

@@ -172,6 +172,15 @@ class Runtime:
         """Start a compile worker now, so the first client scene does not wait for it."""
         await self.compile_pool.warm()
 
+    async def warmed(self) -> None:
+        """Return once the compile workers have started (or failed to): their start costs
+        about a core-second, which a cluster worker spends before it joins, not while it
+        serves its first sessions."""
+        warm = getattr(self, "_warm", None)
+        if warm is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(warm)
+
     async def stop(self) -> None:
         for session_id in list(self._entries):
             with contextlib.suppress(CadenzaError):
