@@ -144,6 +144,7 @@ class Runtime:
         self._loops: dict[str, tuple[GenerationLoop, LoopDriver]] = {}
         self._entries: dict[str, _Entry] = {}
         self._reaper: asyncio.Task | None = None
+        self._warm: asyncio.Task | None = None  # the compile workers' start (see start)
         # Engines being built off the event loop (None: not serving yet, build inline).
         self._building: dict[str, concurrent.futures.Future] | None = None
         self._builder = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="engine-build")
@@ -176,10 +177,9 @@ class Runtime:
         """Return once the compile workers have started (or failed to): their start costs
         about a core-second, which a cluster worker spends before it joins, not while it
         serves its first sessions."""
-        warm = getattr(self, "_warm", None)
-        if warm is not None:
+        if self._warm is not None:
             with contextlib.suppress(Exception):
-                await asyncio.shield(warm)
+                await asyncio.shield(self._warm)
 
     async def stop(self) -> None:
         for session_id in list(self._entries):
@@ -192,7 +192,8 @@ class Runtime:
         for _, driver in self._loops.values():
             await driver.stop()
         self._builder.shutdown(wait=False, cancel_futures=True)
-        self._warm.cancel()
+        if self._warm is not None:
+            self._warm.cancel()
         self.compile_pool.close()
 
     def engine(self, name: str | None = None) -> Engine:

@@ -160,7 +160,7 @@ class ProceduralEngine:
             return float(knob.bpm)
         tempo = float(style[_TEMPO])
         if knob.guidance is not None:
-            factor = min(max(0.4 + 0.2 * knob.guidance, 0.4), 1.6)
+            factor = _guidance_factor(knob.guidance)
             tempo = min(max(_NEUTRAL_TEMPO + factor * (tempo - _NEUTRAL_TEMPO), _TEMPO_LO),
                         _TEMPO_HI)
         return tempo
@@ -477,8 +477,12 @@ def _guided(target: np.ndarray, guidance: float | None) -> np.ndarray:
     """Guidance scales how far the style departs from neutral (3 = as written)."""
     if guidance is None:
         return target
-    factor = float(np.clip(0.4 + 0.2 * guidance, 0.4, 1.6))
-    return S.clip(S.NEUTRAL + factor * (target - S.NEUTRAL))
+    return S.clip(S.NEUTRAL + _guidance_factor(guidance) * (target - S.NEUTRAL))
+
+
+def _guidance_factor(guidance: float) -> float:
+    """How far guidance scales the style's departure from neutral (1 at guidance 3)."""
+    return min(max(0.4 + 0.2 * float(guidance), 0.4), 1.6)
 
 
 _DRUMS = [S.INDEX[v] for v in ("kick", "snare", "hats")]

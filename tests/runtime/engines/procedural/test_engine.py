@@ -188,3 +188,19 @@ def test_audio_prompt_reads_the_tempo_of_a_recording(engine, tmp_path):
     from cadenza.runtime.engines.procedural import style
 
     assert vector[style.INDEX["tempo"]] == pytest.approx(132, rel=0.03)
+
+
+def test_the_target_tempo_is_the_full_targets_tempo():
+    """`_target_tempo` (asked for every session every step) does on the tempo alone what
+    guiding and applying the knobs does to the whole style vector."""
+    from cadenza.runtime.engines.procedural import engine as module
+    from cadenza.runtime.engines.procedural import style as S
+
+    rng = np.random.default_rng(7)
+    for _ in range(2000):
+        style = S.LO + (S.HI - S.LO) * rng.uniform(-0.2, 1.2, len(S.NEUTRAL))
+        knob = Knobs(guidance=None if rng.random() < 0.3 else float(rng.uniform(0, 6)),
+                     bpm=None if rng.random() < 0.7 else float(rng.uniform(60, 200)))
+        full = module._with_knobs(module._guided(style.copy(), knob.guidance), knob)
+        assert ProceduralEngine._target_tempo(style, knob) == pytest.approx(
+            float(full[S.INDEX["tempo"]]), abs=1e-9)
