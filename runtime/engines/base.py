@@ -163,6 +163,18 @@ class BeatGrid(Protocol):
 
 
 @runtime_checkable
+class Advancing(Protocol):
+    """Optional: engines that can move states on by a stretch nobody hears (concealment
+    covered it) for less than generating it: position, grid and musical state exactly as
+    `generate` would leave them, the sound's own tails (reverb) excepted."""
+
+    def advance(self, states: Sequence[Any], styles: np.ndarray, knobs: Sequence[Knobs],
+                frames: Sequence[int]) -> list[Any]:
+        """The states, in order, each its ``frames`` (whole blocks) later."""
+        ...
+
+
+@runtime_checkable
 class PhraseMaker(Protocol):
     """Optional: engines that can play a short phrase in the session's current key and
     tempo (for stingers declared with ``phrase:``)."""

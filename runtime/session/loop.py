@@ -21,6 +21,7 @@ sessions play (`conceal.Voices`), and the stinger files and firing (`stingers`).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import secrets
@@ -31,7 +32,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..engines.base import Batched, BeatGrid, Engine, Knobs, PhraseMaker, Prompt, StyleChange
+from ..engines.base import (
+    Advancing,
+    Batched,
+    BeatGrid,
+    Engine,
+    Knobs,
+    PhraseMaker,
+    Prompt,
+    StyleChange,
+)
 from ..errors import CadenzaError, EngineError, NotFound
 from ..musictime import BeatClock
 from ..scene import Scene
@@ -88,6 +98,8 @@ class GenerationLoop:
             self.engine, PhraseMaker) else None
         self.stinger_files = StingerFiles(self.rate, info.channels)
         self._batched: Batched | None = self.engine if isinstance(self.engine, Batched) else None
+        self._advancing: Advancing | None = self.engine if isinstance(
+            self.engine, Advancing) else None
         self._release = getattr(self.engine, "release", None)
         self.cost = CostModel(per_call=self._batched is not None)
         # The band loops its last bar; any other engine gets the fallback voice.
@@ -322,24 +334,25 @@ class GenerationLoop:
         assert self.styles is not None
         info = self.engine.info
         slot = session.slot
+        skip = 0
         if slot.lag > 0 and self.voices.bar_loop and slot.last_style is not None:
-            # The band's own grid is the clock: bring it level with the stream the loop
-            # covered (whole blocks, a few ms of synthesis), so its beats land where the
-            # loop's did. Runs between engine calls, never during one.
-            frames = -(-slot.lag // self.frames) * self.frames
-            slot.engine_state = self.engine.generate(
-                [slot.engine_state], slot.last_style[None, :],
-                [slot.last_knobs or Knobs()], frames).states[0]
+            # The band's grid is behind the stream its bar loop covered: in the engine
+            # thread it first moves on over the missing whole blocks (unheard), so its
+            # beats land where the loop's did; the stream's clock (the loop's, which kept
+            # the beat) stands in for the grid meanwhile. Never here: it would hold up
+            # every other session.
+            skip = -(-slot.lag // self.frames) * self.frames
         slot.lag = 0
         # The blend needs the grid (quantized changes), and the grid's tempo the style:
         # decide with the previous block's style, then read the grid the block will play.
-        clock = self._clock(session, slot.last_style, slot.last_knobs)
+        clock = slot.clock if skip and slot.clock is not None else \
+            self._clock(session, slot.last_style, slot.last_knobs)
         lead = round(info.control_latency_s * self.rate)
         blend = session.next_blend(clock, horizon=self.frames, lead=lead)
         for name in blend.weights:
             self._announce(session, blend.prompts[name])
         style = self.styles.mix(blend.weights, blend.prompts)
-        if self._grid is not None:
+        if self._grid is not None and not skip:
             clock = self._clock(session, style, blend.knobs)
         slot.last_style, slot.last_knobs = style, blend.knobs
         weights, change = blend.weights, None
@@ -354,7 +367,7 @@ class GenerationLoop:
         fire_stingers(session, blend, clock, self.stinger_files, self._phrase, self.background)
         target = 1.0 if (weights or blend.weights) else 0.0
         request = BlockRequest(session, blend, style, blend.knobs, slot.gain, target, clock,
-                               change, weights, session.stream_time)
+                               change, weights, session.stream_time, skip)
         slot.gain = target
         slot.in_flight = self.frames
         return request
@@ -378,12 +391,44 @@ class GenerationLoop:
     def execute(self, out: SchedulerOutput) -> StepResult:
         """The batched engine call. Safe to run in a worker thread: touches only the
         engine and the requests' engine states. A failing call is bisected until the
-        failing rows are alone (a poisoned row costs its neighbours O(log n) retries)."""
+        failing rows are alone (a poisoned row costs its neighbours O(log n) retries).
+        Rows with a ``skip`` (the band after concealment) are first moved on over it."""
         result = StepResult()
-        self._call(out.requests, out.frames, result)
+        requests = out.requests
+        if self._advancing is not None and any(r.skip for r in requests):
+            # Rows catching up on a concealed stretch move on without sound first (one
+            # call), then every row gets its block in the one call.
+            moved = {id(r) for r in self._advance([r for r in requests if r.skip], result)}
+            requests = [r for r in out.requests if not r.skip or id(r) in moved]
+        by_skip: dict[int, list[BlockRequest]] = {}
+        for request in requests:  # else the stretch is generated first: a call per length
+            by_skip.setdefault(0 if self._advancing else request.skip, []).append(request)
+        for skip, group in sorted(by_skip.items()):
+            self._call(group, out.frames, result, skip)
         return result
 
-    def _call(self, requests: list[BlockRequest], frames: int, result: StepResult) -> None:
+    def _advance(self, requests: list[BlockRequest], result: StepResult) -> list[BlockRequest]:
+        """`Advancing.advance` of the rows' skipped stretches, all in one call (retried row
+        by row if it fails; a row failing alone is reported); returns the rows that moved."""
+        assert self._advancing is not None
+        for rows in [requests] if len(requests) == 1 else [requests, *([r] for r in requests)]:
+            try:
+                states = self._advancing.advance(
+                    [r.session.slot.engine_state for r in rows], np.stack([r.style for r in rows]),
+                    [r.knobs for r in rows], [r.skip for r in rows])
+            except Exception as exc:
+                if len(rows) == 1:
+                    result.failures.append((rows[0], exc))
+                continue
+            for request, state in zip(rows, states, strict=True):
+                request.session.slot.engine_state = state
+            if len(rows) > 1:
+                return rows
+        failed = {id(r) for r, _ in result.failures}
+        return [r for r in requests if id(r) not in failed]
+
+    def _call(self, requests: list[BlockRequest], frames: int, result: StepResult,
+              skip: int = 0) -> None:
         started = self.clock.now()
         result.calls += 1
         try:
@@ -391,19 +436,27 @@ class GenerationLoop:
             styles = np.stack([r.style for r in requests])
             knobs = [r.knobs for r in requests]
             changes = [r.change for r in requests]
+            played = frames + skip
+            if skip:  # the skipped blocks are played first (at the block's style)
+                changes = [None if c is None else dataclasses.replace(c, offset=c.offset + skip)
+                           for c in changes]
             if any(c is not None for c in changes):
-                output = self.engine.generate(states, styles, knobs, frames, changes=changes)
+                output = self.engine.generate(states, styles, knobs, played, changes=changes)
             else:
-                output = self.engine.generate(states, styles, knobs, frames)
+                output = self.engine.generate(states, styles, knobs, played)
         except Exception as exc:
             self.stats.failures += 1
             if len(requests) == 1:
                 result.failures.append((requests[0], exc))
                 return
             half = len(requests) // 2
-            self._call(requests[:half], frames, result)
-            self._call(requests[half:], frames, result)
+            self._call(requests[:half], frames, result, skip)
+            self._call(requests[half:], frames, result, skip)
             return
+        if skip:
+            output = dataclasses.replace(output, pcm=output.pcm[:, skip:])
+            result.outputs.append((requests, output))
+            return  # not a block's cost: the cost model and the batch metrics skip it
         elapsed = self.clock.now() - started
         bucket = output.bucket or self.bucket_for(len(requests))
         self.cost.observe(bucket, len(requests), elapsed)

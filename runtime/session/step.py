@@ -30,6 +30,7 @@ class BlockRequest:
     change: StyleChange | None = None  # a quantized switch inside this block
     weights: Mapping[str, float] | None = None  # the blend reported with the chunk
     at: int = 0  # the stream sample the block starts at (late if the stream moved on)
+    skip: int = 0  # frames the engine plays first, unheard: the band catching up (whole blocks)
 
 
 @dataclass

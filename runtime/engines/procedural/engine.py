@@ -147,7 +147,7 @@ class ProceduralEngine:
                 tempo = target
             else:
                 step = (S.HI[0] - S.LO[0]) * (self.block_frames / (self.glide_s * SAMPLE_RATE))
-                tempo = float(state.bpm + np.clip(target - state.bpm, -step, step))
+                tempo = float(state.bpm + min(max(target - state.bpm, -step), step))  # scalars: no numpy
         per_quarter = meter.beats_per_quarter
         return GridPosition(state.beat * per_quarter + offset, tempo * per_quarter,
                             meter.beats, meter.unit)
@@ -304,6 +304,23 @@ class ProceduralEngine:
                             pcm[r, start + lo : start + hi] = out[0].T
         return EngineOutput(pcm=pcm, states=list(states))
 
+    def advance(self, states: Sequence[ProceduralState], styles: np.ndarray,
+                knobs: Sequence[Knobs], frames: Sequence[int]) -> list[ProceduralState]:
+        """Play each row's ``frames`` (whole blocks) without sound, for a stretch nobody
+        hears (concealment covered it): the sequencer, glide, harmony, meter and grid move
+        exactly as `generate` moves them, and the notes still sounding at the end are heard
+        from the next block on; the effect tails are not advanced. About the cost of the
+        sequencer alone (no mixing, no effects)."""
+        if any(f % self.block_frames or f < 0 for f in frames):
+            raise ValueError(f"frames must be multiples of {self.block_frames}")
+        for state, style, knob, length in zip(states, styles, knobs, frames, strict=True):
+            segment = _Segment(0, self._target(state, style, knob), _sampling(knob), snap=False)
+            state.sounding.forget_window()  # notes added now are not rendered
+            for _ in range(length // self.block_frames):
+                self._block(state, [segment], mix=False)
+            state.sounding.forget_ended(state.sample)
+        return list(states)
+
     @staticmethod
     def _target(state: ProceduralState, style: np.ndarray, knob: Knobs) -> np.ndarray:
         state.musician.scale = SCALES.index(knob.scale) if knob.scale in SCALES else None
@@ -312,8 +329,10 @@ class ProceduralEngine:
         return _with_knobs(_guided(np.array(style, dtype=np.float64), knob.guidance), knob)
 
     # -------------------------------------------------------------------- one block
-    def _block(self, st: ProceduralState, segments: list[_Segment]) -> _Block:
-        """One native block's notes and bus mix, before effects. Usually one segment; a
+    def _block(self, st: ProceduralState, segments: list[_Segment],
+               mix: bool = True) -> _Block | None:
+        """One native block's notes and bus mix, before effects (``mix=False``: the notes
+        only, `advance`). Usually one segment; a
         quantized change adds a second one starting at its sample offset, where the style
         snaps (no glide) so that the new music starts exactly there; gains move to the new
         levels over 5 ms (no click)."""
@@ -348,6 +367,10 @@ class ProceduralEngine:
             st.gains = after
             end_beat = self._play_steps(st, seg, end_beat, seg.offset, stop)
 
+        if not mix:
+            st.beat = end_beat
+            st.sample += n
+            return None
         buses = st.sounding.mix(st.sample, n)
         buses *= ramp[:, None, :]
         st.beat = end_beat

@@ -6,8 +6,9 @@ session's state living in one of N worker processes (spawned, never forked from 
 with threads). A call sends each worker its rows' styles, knobs and changes, and waits
 with the lock released while the workers play; the PCM comes back as raw bytes.
 
-Contract: the same `Engine` methods and the same samples as `ProceduralEngine` (a state
-is created in its worker from its seed, on its first call: `init_state` never waits).
+Contract: the same `Engine` methods (and `advance`) and the same samples as
+`ProceduralEngine` (a state is created in its worker from its seed, on its first call:
+`init_state` never waits).
 `beat_clock` and `phrase` read a small view of each state (its clock and harmony) that
 comes back with every call, so they never wait for a worker either. Calls are thread-safe;
 one call at a time reaches a given worker. A worker that dies fails the calls of its
@@ -62,7 +63,7 @@ def _serve(conn, glide_s: float, block_frames: int) -> None:
         except EOFError:
             return
         try:
-            if op == "generate":
+            if op in ("generate", "advance"):
                 released, rows, styles, knobs, frames, changes = args
                 for key in released:
                     states.pop(key, None)
@@ -70,6 +71,10 @@ def _serve(conn, glide_s: float, block_frames: int) -> None:
                     if seed is not None:
                         states[key] = engine.init_state(seed)
                 run = [states[key] for key, _ in rows]
+                if op == "advance":
+                    engine.advance(run, styles, knobs, frames)
+                    conn.send(("ok", [_view(s) for s in run]))
+                    continue
                 out = engine.generate(run, styles, knobs, frames, changes)
                 conn.send(("ok", [_view(s) for s in run]))
                 conn.send_bytes(np.ascontiguousarray(out.pcm).data)
@@ -197,13 +202,28 @@ class BandProcesses:
     def generate(self, states: Sequence[RemoteState], styles: np.ndarray,
                  knobs: Sequence[Knobs], frames: int,
                  changes: Sequence[StyleChange | None] | None = None) -> EngineOutput:
+        return self._play("generate", states, styles, knobs, frames, changes)
+
+    def advance(self, states: Sequence[RemoteState], styles: np.ndarray,
+                knobs: Sequence[Knobs], frames: Sequence[int]) -> list[RemoteState]:
+        """`ProceduralEngine.advance` in the workers (one round trip each, in parallel)."""
+        if any(f % self.local.block_frames or f < 0 for f in frames):
+            raise ValueError(f"frames must be multiples of {self.local.block_frames}")
+        return self._play("advance", states, styles, knobs, 0, None, list(frames)).states
+
+    def _play(self, op: str, states: Sequence[RemoteState], styles: np.ndarray,
+              knobs: Sequence[Knobs], frames: int,
+              changes: Sequence[StyleChange | None] | None,
+              lengths: list[int] | None = None) -> EngineOutput:
+        """Each worker its rows, all at once; ``lengths``: advance's frames per row."""
         if frames % self.local.block_frames:
             raise ValueError(f"frames must be a multiple of {self.local.block_frames}")
         changes = changes or [None] * len(states)
         by_worker: dict[int, list[int]] = {}
         for row, state in enumerate(states):
             by_worker.setdefault(state.worker, []).append(row)
-        pcm = np.empty((len(states), frames, CHANNELS), dtype=np.float32)
+        pcm = np.empty((len(states), frames if op == "generate" else 0, CHANNELS),
+                       dtype=np.float32)
         # Locks in worker order: two threads calling at once never hold one each.
         taken = [(self.workers[w], rows) for w, rows in sorted(by_worker.items())]
         for worker, _ in taken:
@@ -214,11 +234,12 @@ class BandProcesses:
                 with self._lock:
                     released = worker.take_released()
                 try:
-                    worker.send(("generate", released,
+                    worker.send((op, released,
                                  [(states[r].key,
                                    None if states[r].created else states[r].view.seed)
                                   for r in rows],
-                                 np.asarray(styles)[rows], [knobs[r] for r in rows], frames,
+                                 np.asarray(styles)[rows], [knobs[r] for r in rows],
+                                 frames if lengths is None else [lengths[r] for r in rows],
                                  [changes[r] for r in rows]))
                 except BaseException as exc:  # the workers already sent to are read first
                     failure = exc
@@ -227,12 +248,13 @@ class BandProcesses:
             for worker, rows in sent:
                 try:
                     views = worker.reply()
-                    block = worker.conn.recv_bytes()
+                    block = worker.conn.recv_bytes() if op == "generate" else None
                 except BaseException as exc:  # the other replies are read first
                     failure = failure or exc
                     continue
-                pcm[rows] = np.frombuffer(block, dtype=np.float32).reshape(len(rows), frames,
-                                                                          CHANNELS)
+                if block is not None:
+                    pcm[rows] = np.frombuffer(block, dtype=np.float32).reshape(
+                        len(rows), frames, CHANNELS)
                 for r, view in zip(rows, views, strict=True):
                     states[r].view, states[r].created = view, True
             if failure is not None:

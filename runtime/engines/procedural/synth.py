@@ -134,6 +134,14 @@ class Sounding:
     def forget_window(self) -> None:
         self.mixed, self.mixed_at = None, -1
 
+    def forget_ended(self, sample: int) -> None:
+        """Drop the notes that ended before ``sample``."""
+        keep = [i for i, start in enumerate(self.starts) if start + len(self.waves[i]) > sample]
+        if len(keep) < len(self.starts):
+            for name in ("starts", "waves", "buses", "left", "right", "specs"):
+                values = getattr(self, name)
+                setattr(self, name, [values[i] for i in keep])
+
     def _render(self, i: int, since: int) -> None:
         """Add note ``i``'s samples from ``since`` to the end of the open window."""
         wave, at = self.waves[i], self.mixed_at
@@ -158,12 +166,7 @@ class Sounding:
             else:
                 self.mixed = np.zeros((BUSES, 2, size), dtype=np.float32)
             self.mixed_at = at
-            keep = [i for i, start in enumerate(self.starts)
-                    if start + len(self.waves[i]) > block_start]
-            if len(keep) < len(self.starts):
-                for name in ("starts", "waves", "buses", "left", "right", "specs"):
-                    values = getattr(self, name)
-                    setattr(self, name, [values[i] for i in keep])
+            self.forget_ended(block_start)
             for i in range(len(self.starts)):
                 self._render(i, max(self.starts[i], block_start))
         offset = block_start - at

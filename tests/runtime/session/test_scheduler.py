@@ -157,3 +157,68 @@ def test_slow_embeddings_run_in_the_background_and_never_stall_others(engine, cl
     jobs.pop()()
     simulate(loop, 1.0)
     assert waiting.seq > 0 and waiting.counters.underruns == 0
+
+
+class _WithoutAdvance:
+    """The band without its `advance` (as any engine that cannot move on silently)."""
+
+    def __init__(self, engine):
+        self._engine = engine
+
+    def __getattr__(self, name):
+        if name == "advance":
+            raise AttributeError(name)
+        return getattr(self._engine, name)
+
+
+@pytest.mark.parametrize("silent", [True, False], ids=["advance", "generate-first"])
+def test_a_concealed_band_catches_up_inside_the_engine_call_not_when_scheduling(
+        engine, clock, monkeypatch, silent):
+    """While the band is late its sessions loop their last bar; its grid must then catch
+    up with the stream the loop covered. That synthesis runs in the step's engine call
+    (the executor in the server: the missing blocks moved on without sound, all sessions in
+    one call, then the step's one call of blocks); never in ``schedule`` on the event loop, where
+    it would hold up every other session (one call per session, and with band processes a
+    round trip each). An engine without `advance` generates the stretch first, unheard
+    (one call per length)."""
+    loop = GenerationLoop(engine if silent else _WithoutAdvance(engine), lookahead_s=0.2,
+                          clock=clock)
+    sessions = started(loop, 3)
+    simulate(loop, 2.0)
+    for _ in range(12):  # the engine is late for 0.6 s: the driver conceals meanwhile
+        clock.advance(BLOCK_S)
+        loop.conceal(clock.now())
+    lags = [s.slot.lag for s, _ in sessions]
+    assert min(lags) >= 4 * 2400
+    calls, advanced = [], []
+    real, real_advance = engine.generate, engine.advance
+
+    def counting(states, styles, knobs, frames, **kwargs):
+        calls.append((len(states), frames))
+        return real(states, styles, knobs, frames, **kwargs)
+
+    def advancing(states, styles, knobs, frames):
+        advanced.append(list(frames))
+        return real_advance(states, styles, knobs, frames)
+
+    monkeypatch.setattr(engine, "generate", counting)
+    monkeypatch.setattr(engine, "advance", advancing)
+    out = loop.schedule(clock.now())
+    assert calls == [] and advanced == []  # scheduling made no engine call
+    assert sorted(r.skip for r in out.requests) == sorted(lags)
+    loop.deliver(out, loop.execute(out))
+    if silent:  # one call moves every stretch on without sound, one plays the blocks
+        assert [sorted(f) for f in advanced] == [sorted(lags)]
+        assert calls == [(3, 2400)]
+    else:
+        assert advanced == []
+        assert sorted(calls) == sorted((lags.count(lag), lag + 2400) for lag in set(lags))
+    for session, listener in sessions:
+        assert session.slot.lag == 0
+        assert session.slot.engine_state.sample == session.stream_time  # level again
+        assert len(listener.chunks[-1].pcm) == 2400  # only the block is heard
+    simulate(loop, 1.0)
+    for session, listener in sessions:
+        assert session.state is SessionState.PLAYING
+        assert [c.seq for c in listener.chunks] == list(range(len(listener.chunks)))
+        assert session.counters.underruns == 0

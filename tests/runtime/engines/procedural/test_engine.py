@@ -204,3 +204,31 @@ def test_the_target_tempo_is_the_full_targets_tempo():
         full = module._with_knobs(module._guided(style.copy(), knob.guidance), knob)
         assert ProceduralEngine._target_tempo(style, knob) == pytest.approx(
             float(full[S.INDEX["tempo"]]), abs=1e-9)
+
+
+def test_advance_moves_the_band_on_exactly_as_generating_would_without_sound(engine):
+    """`advance` (a stretch concealment covered) leaves each state where `generate` of the
+    same frames leaves it — position, grid, meter, harmony, the notes still sounding, the
+    random stream — so what follows is the same music; only the effect tails differ.
+    And it is cheaper: no mixing, no effects."""
+    styles = np.stack([engine.embed(Prompt(text=t)).vector for t in
+                       ("driving techno drums", "slow waltz strings")]).astype(np.float32)
+    knobs = [Knobs(), Knobs(meter=(3, 4))]
+    played = [engine.init_state(s) for s in (5, 6)]
+    moved = [engine.init_state(s) for s in (5, 6)]
+    for states in (played, moved):
+        engine.generate(states, styles, knobs, 2400 * 7)
+    engine.generate(played, styles, knobs, 2400 * 23)
+    engine.advance(moved, styles, knobs, [2400 * 23] * 2)
+    for a, b in zip(played, moved, strict=True):
+        assert (a.sample, a.beat, a.step, a.bar, a.bar_step, a.meter, a.beat_offset) == \
+            (b.sample, b.beat, b.step, b.bar, b.bar_step, b.meter, b.beat_offset)
+        assert engine.beat_clock(a, styles[0]) == engine.beat_clock(b, styles[0])
+        assert (a.musician.key_root, a.musician.major, a.musician.chord) == \
+            (b.musician.key_root, b.musician.major, b.musician.chord)
+        assert np.array_equal(a.style, b.style) and np.array_equal(a.gains, b.gains)
+        assert a.rng.bit_generator.state == b.rng.bit_generator.state
+        a.sounding.forget_ended(a.sample)
+        assert a.sounding.starts == b.sounding.starts and a.sounding.specs == b.sounding.specs
+    with pytest.raises(ValueError):
+        engine.advance(moved, styles, knobs, [2400, 1000])

@@ -52,6 +52,26 @@ def test_the_same_samples_clock_and_phrases_as_in_the_serving_process(band):
                                   local.phrase(here[2], "rising strings", 2))
 
 
+def test_advance_in_the_workers_matches_the_serving_process(band):
+    """A stretch moved on without sound (concealment covered it) in the workers: the same
+    clocks, then the same samples as `ProceduralEngine.advance` here."""
+    local = ProceduralEngine()
+    styles = styles_for(local, 4)
+    remote = [band.init_state(seed) for seed in range(10, 14)]
+    here = [local.init_state(seed) for seed in range(10, 14)]
+    n = local.info.block_frames
+    for step in ("generate", "advance", "generate"):
+        if step == "advance":
+            lengths = [9 * n, 2 * n, 0, 5 * n]  # each row its own stretch
+            assert band.advance(remote, styles, [Knobs()] * 4, lengths) == remote
+            local.advance(here, styles, [Knobs()] * 4, lengths)
+        else:
+            np.testing.assert_array_equal(band.generate(remote, styles, [Knobs()] * 4, 3 * n).pcm,
+                                          local.generate(here, styles, [Knobs()] * 4, 3 * n).pcm)
+        for r, h, style in zip(remote, here, styles, strict=True):
+            assert band.beat_clock(r, style, Knobs()) == local.beat_clock(h, style, Knobs())
+
+
 def test_a_snapshot_moves_a_session_between_processes_and_engines(band):
     local = ProceduralEngine()
     style = styles_for(local, 1)
