@@ -289,7 +289,9 @@ class ProceduralEngine:
                                              _sampling(knob2), snap=True))
                     firsts[row] = _Segment(0, segments[-1].target, segments[-1].sampling,
                                            snap=False)
-                blocks.append(self._block(state, segments))
+                block = self._block(state, segments)
+                assert block is not None
+                blocks.append(block)
             whole = [r for r, b in enumerate(blocks) if len(b.styles) == 1]
             if whole:
                 out = _effects([states[r] for r in whole],
@@ -316,8 +318,10 @@ class ProceduralEngine:
         for state, style, knob, length in zip(states, styles, knobs, frames, strict=True):
             segment = _Segment(0, self._target(state, style, knob), _sampling(knob), snap=False)
             state.sounding.forget_window()  # notes added now are not rendered
-            for _ in range(length // self.block_frames):
+            for i in range(length // self.block_frames):
                 self._block(state, [segment], mix=False)
+                if i % 20 == 19:  # a long stall: keep only the notes still sounding
+                    state.sounding.forget_ended(state.sample)
             state.sounding.forget_ended(state.sample)
         return list(states)
 
