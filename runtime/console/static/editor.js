@@ -39,11 +39,11 @@ export class SceneEditor {
     this.list = el("ul", "issues");
     root.append(box, this.list, bar);
 
-    let timer = null;
+    this.timer = null;
     this.text.addEventListener("input", () => {
       this.render();
-      clearTimeout(timer);
-      timer = setTimeout(() => this.check(), 150);
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.check(), 150);
     });
     this.text.addEventListener("scroll", () => {
       this.gutter.scrollTop = this.backdrop.scrollTop = this.text.scrollTop;
@@ -61,6 +61,13 @@ export class SceneEditor {
     this.check();
   }
 
+  // A save or an apply checks the text itself: a check still pending or in flight would
+  // otherwise land after it and replace its status ("saved …") with "valid".
+  cancelCheck() {
+    clearTimeout(this.timer);
+    this.seq++;
+  }
+
   async check() {
     const seq = ++this.seq;
     const text = this.text.value;
@@ -74,6 +81,7 @@ export class SceneEditor {
   }
 
   async applyNow() {
+    this.cancelCheck();
     this.applyButton.disabled = true;
     this.status.textContent = "applying…";
     try {

@@ -333,6 +333,7 @@ function editorPanel(ctx) {
   save.title = "write the editor's text to the scene's file (cadenza serve --scenes DIR)";
   box.querySelector(".editor-bar").prepend(save);
   save.addEventListener("click", async () => {
+    editor.cancelCheck();
     try {
       const r = await ctx.api.call("profiler.save_scene", { yaml: editor.text.value, filename });
       editor.status.textContent = `saved ${r.path}` + (r.backup ? ` (backup ${r.backup})` : "");
@@ -340,6 +341,7 @@ function editorPanel(ctx) {
       editor.original = editor.text.value;
     } catch (e) {
       if (e.issues) editor.show(e.issues, false, e.message);
+      else editor.check();
       ctx.flash(e);
     }
   });
