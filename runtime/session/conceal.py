@@ -45,8 +45,10 @@ class Tail:
         self.filled = 0
         self.pos = 0  # next write index
 
-    def append(self, pcm: np.ndarray) -> None:
-        data = np.clip(pcm[-self.size:] * 32767.0, -32768, 32767).astype(np.int16)
+    def append(self, s16: bytes) -> None:
+        """Keep a played chunk: its interleaved s16le bytes (`Chunk.encoded`), so the
+        tail shares the wire's one conversion instead of making its own."""
+        data = np.frombuffer(s16, "<i2").reshape(-1, self.buffer.shape[1])[-self.size:]
         n = len(data)
         end = self.pos + n
         if end <= self.size:
@@ -61,8 +63,12 @@ class Tail:
     def last(self, n: int) -> np.ndarray:
         """The last ``n`` samples played (n ≤ filled), float32."""
         n = min(n, self.filled)
-        idx = (self.pos - n + np.arange(n)) % self.size
-        return self.buffer[idx].astype(np.float32) / 32767.0
+        start = self.pos - n
+        if start >= 0:
+            data = self.buffer[start:self.pos]
+        else:  # wraps: two slices, never an index array
+            data = np.concatenate((self.buffer[start:], self.buffer[:self.pos]))
+        return data.astype(np.float32) / np.float32(32767.0)
 
 
 def equal_power_in(old: np.ndarray, new: np.ndarray) -> np.ndarray:
@@ -100,10 +106,20 @@ class BarLoop:
         self.played = 0
 
     def block(self, frames: int, advance: bool = True) -> np.ndarray:
-        idx = (self.played + np.arange(frames)) % len(self.loop)
+        size = len(self.loop)
+        start = self.played % size
         if advance:
             self.played += frames
-        return self.loop[idx]
+        if start + frames <= size:
+            return self.loop[start:start + frames].copy()
+        out = np.empty((frames, self.loop.shape[1]), self.loop.dtype)
+        done = 0
+        while done < frames:  # slices of the loop, wrapping (a loop may be shorter)
+            n = min(size - start, frames - done)
+            out[done:done + n] = self.loop[start:start + n]
+            done += n
+            start = 0
+        return out
 
 
 class FallbackVoice:

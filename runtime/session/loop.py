@@ -521,7 +521,6 @@ class GenerationLoop:
         pcm = session.stingers.mix(pcm, session.stream_time)
         if slot.tail is None:
             slot.tail = Tail(self.rate, self.engine.info.channels)
-        slot.tail.append(pcm)
         if not slot.primed:  # the start-up burst has filled the buffer: deadlines from now
             slot.primed = session.stream_time + len(pcm) - self.playhead(
                 session, self.clock.now()) >= self.lookahead_s * self.rate - self.frames
@@ -532,6 +531,7 @@ class GenerationLoop:
                 request.knobs.bpm or session.scene.time.bpm, clock.beat_unit)
             slot.clock = clock.advanced(len(pcm), bpm)
         chunk = session.make_chunk(pcm, request.blend, request.weights, clock)
+        slot.tail.append(chunk.encoded("s16le"))
         session.publish(chunk)
         return chunk
 
@@ -592,9 +592,9 @@ class GenerationLoop:
                 continue
             pcm = session.stingers.mix(self.voices.block(session, reason),
                                        session.stream_time)
-            slot.tail.append(pcm)
             slot.lag += len(pcm)
             chunk = session.make_chunk(pcm, session.blend or EMPTY_BLEND, clock=slot.clock)
+            slot.tail.append(chunk.encoded("s16le"))
             if slot.clock is not None:
                 slot.clock = slot.clock.advanced(len(pcm))
             session.publish(chunk)
