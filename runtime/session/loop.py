@@ -515,6 +515,13 @@ class GenerationLoop:
         if slot.pacing.time is None:
             slot.pacing.time = self.clock.now()
             slot.pacing.sample = session.stream_time
+        elif self._warming(slot, session.stream_time):
+            now = self.clock.now()
+            if self.playhead(session, now) > session.stream_time:
+                # Late within the start-up burst, where nothing conceals: it only moves
+                # the start. Re-anchored now, so that the block which ends the burst is
+                # not counted for lateness nobody was allowed to cover.
+                slot.pacing.sample, slot.pacing.time = session.stream_time, now
         pcm = self._shape(slot, pcm, request)
         if slot.concealing is not None:
             pcm = self.voices.end(session, pcm, request.blend)
