@@ -517,11 +517,12 @@ class GenerationLoop:
             slot.pacing.sample = session.stream_time
         elif self._warming(slot, session.stream_time):
             now = self.clock.now()
-            if self.playhead(session, now) > session.stream_time:
-                # Late within the start-up burst, where nothing conceals: it only moves
-                # the start. Re-anchored now, so that the block which ends the burst is
-                # not counted for lateness nobody was allowed to cover.
-                slot.pacing.sample, slot.pacing.time = session.stream_time, now
+            heard = self.playhead(session, now)
+            if heard > session.stream_time:
+                # Late within the start-up burst, where nothing conceals: re-anchored now
+                # (uncounted), so the block which ends the burst is not counted for
+                # lateness nobody was allowed to cover.
+                self._underrun(session, heard, now)
         pcm = self._shape(slot, pcm, request)
         if slot.concealing is not None:
             pcm = self.voices.end(session, pcm, request.blend)
