@@ -75,11 +75,15 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=6)
     parser.add_argument("--kills", type=int, default=100)
     parser.add_argument("--quiet-seconds", type=float, default=20.0)
+    parser.add_argument("--descriptor-every", type=int, default=None, metavar="BLOCKS",
+                        help="the workers' --descriptor-every (default: theirs)")
     parser.add_argument("--json", default="cluster.json")
     args = parser.parse_args()
     samples: list[float] = []
     lost = 0
-    with RedisServer() as rs, LocalCluster(rs.url, args.workers) as cluster, \
+    extra = () if args.descriptor_every is None else \
+        ("--descriptor-every", str(args.descriptor_every))
+    with RedisServer() as rs, LocalCluster(rs.url, args.workers, extra_args=extra) as cluster, \
             Client(cluster.grpc_address) as client:
         store = ClusterStore(rs.url)
         sessions = [client.create_session("minimal", seed=i) for i in range(args.sessions)]
@@ -121,7 +125,8 @@ def main() -> None:
                 s.close()
     result = {
         "machine": platform.platform(), "cpus": os.cpu_count(), "workers": args.workers,
-        "sessions": args.sessions, "kills": args.kills, "failovers": len(samples),
+        "sessions": args.sessions, "kills": args.kills,
+        "descriptor_every": args.descriptor_every, "failovers": len(samples),
         "lost": lost, "stream_errors": errors, "seq_gaps": gaps,
         "failover_p50_s": round(statistics.median(samples), 3) if samples else None,
         "failover_p99_s": round(percentile(samples, 0.99), 3) if samples else None,

@@ -17,8 +17,22 @@ def add_serve_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--advertise", metavar="HOST:PORT",
                    help="the gRPC address peers and Envoy reach this worker at "
                         "(default: --host and the gRPC port)")
+    p.add_argument("--descriptor-every", type=_blocks, default=20, metavar="BLOCKS",
+                   help="write each session's descriptor every BLOCKS chunks (1-400; default "
+                        "20: 1 s with the procedural engine). Fewer: a faster failover (a "
+                        "restore runs the engine ahead from the last one), more Redis traffic")
     p.add_argument("--opus-bitrate", type=int, default=96_000,
                    help="bit/s of Opus streams (64000-160000; encoded once per session)")
+
+
+def _blocks(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of blocks: {text!r}") from None
+    if not 1 <= value <= 400:
+        raise argparse.ArgumentTypeError(f"{value} blocks: must be 1-400")
+    return value
 
 
 def serve_build(args: argparse.Namespace):
@@ -33,7 +47,8 @@ def serve_build(args: argparse.Namespace):
     def build(server) -> None:
         from .worker import ClusterWorker
 
-        server.extras.append(ClusterWorker(server, args.cluster, args.advertise or ""))
+        server.extras.append(ClusterWorker(server, args.cluster, args.advertise or "",
+                                           every_blocks=args.descriptor_every))
 
     return build
 

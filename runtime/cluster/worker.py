@@ -113,7 +113,7 @@ class ClusterWorker:
     """Plugs into a `serve.Server` as one of its extras (start/stop)."""
 
     def __init__(self, server, redis_url: str, advertise: str = "", ws_advertise: str = "",
-                 every_blocks: int = 40, delay_blocks: int = 10, heartbeat_s: float = 0.3,
+                 every_blocks: int = 20, delay_blocks: int = 10, heartbeat_s: float = 0.3,
                  ttl_s: float = 2.0, lease_ms: int = 1500, drain_grace_s: float = 20.0) -> None:
         self.server = server
         self.runtime = server.runtime
