@@ -21,7 +21,8 @@ What it does, besides serving:
 
 Threading: hooks and listeners run on the event loop's thread; Redis I/O runs on the
 worker's own thread (``cluster-io``), except the claim of an attach for a free lease (one
-round trip on loopback/LAN, accepted on the loop).
+round trip on loopback/LAN, accepted on the loop); taking a held lease over (probing its
+holder's port, the steal) runs in the default executor.
 """
 
 from __future__ import annotations
@@ -261,14 +262,12 @@ class ClusterWorker:
         found = self.store.descriptor(session_id, resume_from_seq)
         if found is None:
             return  # not a cluster session: NotFound
-        lease = self.store.claim(session_id, self.id) or self._steal_from_dead(session_id)
+        lease = self.store.claim(session_id, self.id)
         if lease is None:
-            holder = (self.store.holder(session_id) or "").rpartition(":")[0]
-            if holder and holder != self.id and holder in {w.id for w in self.store.workers()}:
-                # Alive elsewhere (the ring changed: a worker came back): ask it over.
-                self.store.request_handoff(holder, session_id)
+            # Held: probing the holder (a connect that may wait) and the steal run off the
+            # loop, so a dead host's sessions arriving together never stall this worker's.
             self._restoring[session_id] = resume_from_seq
-            self._wake.set()
+            asyncio.get_running_loop().create_task(self._take_over(session_id, found))
             raise Moved(f"session {session_id} is being restored; retry")
         meta, snapshot = found[:2]
         if (resume_from_seq is None or resume_from_seq <= int(meta["seq"])) and \
@@ -278,6 +277,29 @@ class ClusterWorker:
         self._restoring[session_id] = resume_from_seq
         asyncio.get_running_loop().create_task(self._restore_async(lease, meta, snapshot))
         raise Moved(f"session {session_id} is being restored; retry")
+
+    async def _take_over(self, session_id: str, found: tuple) -> None:
+        """A held session: steal its lease from a dead holder and restore it, else ask a
+        live holder to hand it over; the I/O thread claims it when the lease runs out."""
+        try:
+            lease = await asyncio.to_thread(self._steal_or_ask, session_id)
+        except Exception:
+            log.exception("could not take session %s over; waiting for its lease", session_id)
+            lease = None
+        if lease is None:
+            self._wake.set()
+            return
+        await self._restore_async(lease, *found[:2])
+
+    def _steal_or_ask(self, session_id: str) -> Lease | None:
+        """(A worker thread.) The lease when its holder is dead; else None, after asking a
+        live holder elsewhere (the ring changed: a worker came back) to hand it over."""
+        lease = self._steal_from_dead(session_id)
+        if lease is None:
+            holder = (self.store.holder(session_id) or "").rpartition(":")[0]
+            if holder and holder != self.id and holder in {w.id for w in self.store.workers()}:
+                self.store.request_handoff(holder, session_id)
+        return lease
 
     async def _restore_async(self, lease: Lease, meta: dict, snapshot: bytes) -> None:
         """Restore, then run the engine ahead (off the loop) to the seq the client resumes

@@ -89,3 +89,41 @@ def test_a_restore_catches_up_the_blocks_its_snapshot_had_concealed(worker, redi
         got = beats(client, ahead, SNAPSHOT_AT + 4, 2)
         for seq, beat in got.items():
             assert beat == pytest.approx(reference[seq], abs=1e-6), (seq, got, reference)
+
+
+def test_a_dead_holders_session_is_taken_over_off_the_event_loop(worker, redis_server,
+                                                                 monkeypatch):
+    """A client resumes a session whose lease a dead worker still holds (its port refuses
+    connections): the worker probes that port and steals the lease on a worker thread,
+    never on the event loop every other session of it is served from, then plays on."""
+    import asyncio
+    import socket
+
+    from cadenza.runtime.cluster import worker as worker_module
+
+    store = ClusterStore(redis_server.url)
+    sid = describe(store, path_of("minimal").read_text(), SNAPSHOT_AT, 0)
+    with socket.socket() as probe:  # a port nobody listens on: the dead holder's
+        probe.bind(("127.0.0.1", 0))
+        dead_port = probe.getsockname()[1]
+    held = store.claim(sid, f"127.0.0.1:{dead_port}#1#1")
+    assert held is not None  # a live lease of a process that is gone
+    probes: list[bool] = []  # per probe of the dead port: made on an event loop's thread?
+    real = socket.create_connection
+
+    def recording(address, *args, **kwargs):
+        if address[1] == dead_port:
+            try:
+                asyncio.get_running_loop()
+                probes.append(True)
+            except RuntimeError:
+                probes.append(False)
+        return real(address, *args, **kwargs)
+
+    monkeypatch.setattr(worker_module.socket, "create_connection", recording)
+    with Client(f"127.0.0.1:{worker.grpc_port}") as client:
+        got = beats(client, sid, SNAPSHOT_AT + 3, 3)
+    assert sorted(got) == [SNAPSHOT_AT + 3, SNAPSHOT_AT + 4, SNAPSHOT_AT + 5]
+    assert probes, "the dead holder's port was never probed"
+    assert not any(probes), probes
+    assert store.descriptor(sid)[3] == held.gen + 1  # stolen: a new generation, fenced
