@@ -90,10 +90,20 @@ def _ws_stream(url: str, session_id: str, results: dict) -> None:
     results[session_id] = frames
 
 
-def test_counters_move_under_a_16_session_load(server):
+def _close_all(server, ids: list[str]) -> None:
+    """Ends what a test left open, also when it failed half way: the module's server is
+    shared, and 16 sessions left playing would be refused room for the next test's."""
+    with Client(server.grpc_address) as client:
+        for sid in ids:
+            with contextlib.suppress(CadenzaError):
+                client.session(sid).close()
+
+
+def test_counters_move_under_a_16_session_load(server, request):
     before = scrape(server)
     client = Client(server.grpc_address)
     ids = [client.create_session(scene="dungeon").id for _ in range(SESSIONS)]
+    request.addfinalizer(lambda: _close_all(server, ids))
     results: dict[str, int] = {}
     threads = [threading.Thread(target=_grpc_stream, args=(client, sid, results))
                for sid in ids[: SESSIONS // 2]]
@@ -150,7 +160,14 @@ def test_counters_move_under_a_16_session_load(server):
     assert batches == steps and rows / batches > 1.5  # one engine call serves many sessions
     assert moved("cadenza_audio_seconds", "cadenza_audio_seconds_total",
                  engine="procedural") >= SESSIONS * CHUNKS_EACH * 0.05
-    assert value(after, "cadenza_realtime_factor", engine="procedural") > 1
+    # The gauge is the engine's recent calls read as audio per session (whether this box
+    # keeps up is the load benchmark's business, not a unit test's): it agrees with the
+    # step and batch histograms over this load, 16 sessions playing.
+    expected = 0.05 * (rows / batches) / (
+        moved("cadenza_engine_step_seconds", "cadenza_engine_step_seconds_sum",
+              engine="procedural") / steps * SESSIONS)
+    rtf = value(after, "cadenza_realtime_factor", engine="procedural")
+    assert 0.5 < rtf / expected < 2, (rtf, expected)
     assert "cadenza_underruns_total" in {s.name for s in after["cadenza_underruns"].samples}
     # No per-session labels by default.
     labels = {v for f in after.values() for s in f.samples for v in s.labels.values()}
