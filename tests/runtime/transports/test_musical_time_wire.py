@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import re
 import subprocess
 import sys
 import wave
@@ -146,11 +147,21 @@ def test_a_recorded_grpc_session_replays_bit_identically(recording_server, tmp_p
     assert upto >= 2 * RATE
     assert np.array_equal(a[:upto], b[:upto])  # bit-identical
 
-    # --diff agrees, and points at the first difference (with the blend there) when any.
-    soundfile.write(tmp_path / "cut.wav", b[: len(a)], RATE, subtype="PCM_16")
+    # --diff agrees (up to the live concealment, as above; from there it points at a
+    # difference no earlier), and points at the first difference (with the blend there).
+    soundfile.write(tmp_path / "live.wav", a[:upto], RATE, subtype="PCM_16")
+    soundfile.write(tmp_path / "cut.wav", b[:upto], RATE, subtype="PCM_16")
     same = subprocess.run([sys.executable, "-m", "cadenza.runtime.cli", "replay", "--diff",
-                           str(streamed), str(tmp_path / "cut.wav")], capture_output=True, text=True)
+                           str(tmp_path / "live.wav"), str(tmp_path / "cut.wav")],
+                          capture_output=True, text=True)
     assert same.returncode == 0 and same.stdout.startswith("identical")
+    if upto < len(a):
+        soundfile.write(tmp_path / "whole.wav", b[: len(a)], RATE, subtype="PCM_16")
+        after = subprocess.run([sys.executable, "-m", "cadenza.runtime.cli", "replay", "--diff",
+                                str(streamed), str(tmp_path / "whole.wav")],
+                               capture_output=True, text=True)
+        at = re.search(r"first difference at sample (\d+)", after.stdout)
+        assert after.returncode == 1 and at and int(at.group(1)) >= upto, after.stdout
     damaged = a.copy()
     damaged[123_456, 0] ^= 1
     soundfile.write(tmp_path / "damaged.wav", damaged, RATE, subtype="PCM_16")
