@@ -10,6 +10,7 @@ import time
 import pytest
 
 from cadenza.runtime.cluster.cli import add_serve_flags, serve_build
+from cadenza.runtime.cluster.store import ClusterStore
 from cadenza.runtime.serve import ServeOptions
 from cadenza.runtime.testing import ServerThread
 from cadenza.sdk import Client
@@ -44,7 +45,7 @@ def test_descriptors_are_written_at_the_interval_asked_for(redis_server):
         session = client.create_session("minimal")
         for _ in session.stream(seconds=2.5):  # 50 chunks
             pass
-        key = f"cadenza:session:{session.id}"
+        key = ClusterStore(redis_server.url).key("session", session.id)
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             data = redis.Redis.from_url(redis_server.url).hgetall(key)
