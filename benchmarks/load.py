@@ -25,7 +25,7 @@ import sys
 import time
 
 from cadenza.sdk.aio import AsyncClient
-from cadenza.sdk.errors import CadenzaError, NotFound
+from cadenza.sdk.errors import CadenzaError, NotFound, ResourceExhausted
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _serve import free_port, metric
@@ -56,8 +56,13 @@ async def run_level(address: str, console: str | list[str], sessions: int,
     consoles = [console] if isinstance(console, str) else console
     concealed0 = sum(metric(c, "cadenza_concealed_seconds_total") for c in consoles)
     async with AsyncClient(address, timeout=30) as client:
-        handles = [await client.create_session(scene=SCENES[i % len(SCENES)], seed=i)
-                   for i in range(sessions)]
+        handles, refused = [], 0
+        for i in range(sessions):  # admission on: a refused session is counted, not retried
+            try:
+                handles.append(await client.create_session(scene=SCENES[i % len(SCENES)],
+                                                           seed=i))
+            except ResourceExhausted:
+                refused += 1
         arrivals: dict[str, list[float]] = {h.id: [] for h in handles}
         dropped: dict[str, str] = {}  # streams the server ended (too far behind), and why
 
@@ -103,6 +108,7 @@ async def run_level(address: str, console: str | list[str], sessions: int,
     return {
         "concealed_s": round(sum(metric(c, "cadenza_concealed_seconds_total")
                                  for c in consoles) - concealed0, 2),
+        "refused": refused,
         "lost": sum(1 for info in infos.values() if info is None),
         "dropped": len(dropped), "dropped_why": sorted(set(dropped.values()))[:3],
         "short": sum(1 for t in arrivals.values() if len(t) < seconds / 0.05 - 1),
@@ -143,12 +149,13 @@ def main() -> None:
     print(f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}; {args.seconds:.0f} s per level, "
           f"lookahead {args.lookahead} s, band processes {args.band_processes}\n")
-    print(f"{'sessions':>8} {'lost':>5} {'dropped':>7} {'cut':>4} {'chunks':>8} "
+    print(f"{'sessions':>8} {'refused':>7} {'lost':>5} {'dropped':>7} {'cut':>4} {'chunks':>8} "
           f"{'underruns':>9} {'concealed':>9} "
           f"{'max/sess':>8} {'jitter p50':>11} {'p99':>8} {'late p99':>9} {'late max':>9} "
           f"{'interarrival':>12}")
     for r in results:
-        print(f"{r['sessions']:>8} {r['lost']:>5} {r['dropped']:>7} {r['cut']:>4} {r['chunks']:>8} "
+        print(f"{r['sessions']:>8} {r['refused']:>7} {r['lost']:>5} {r['dropped']:>7} "
+              f"{r['cut']:>4} {r['chunks']:>8} "
               f"{r['underruns_total']:>9} "
               f"{r['concealed_s']:>8.2f}s "
               f"{r['underruns_max_per_session']:>8} {r['jitter_p50_ms']:>9.1f}ms "

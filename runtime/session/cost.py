@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 ALPHA = 0.2  # weight of the newest call in the moving average
 WINDOW = 256  # calls behind the steady (lower-quartile) cost: ~13 s of 50-ms blocks
+SEGMENT = 8  # calls per sample of the process's CPU per row (admission of a per-row engine)
 
 
 def pow2_bucket(rows: int) -> int:
@@ -66,11 +67,19 @@ class CostModel:
         self.process.append((cpu_seconds, self.rows_total))
 
     def process_row_s(self) -> float | None:
-        """Process CPU seconds per generated row over the window; None below 16 calls."""
-        if len(self.process) < 16:
+        """Process CPU seconds per generated row: the median over the window's runs of
+        `SEGMENT` calls (the least of two runs while only two were measured); None below
+        two runs. A median, not the window's total, so that the CPU of a burst of sessions
+        being created (scenes compiled, streams opened, while few rows are generated) does
+        not read as the cost of a row until the window forgets it; a lasting change of
+        cost moves it once it holds for half the window."""
+        points = list(self.process)
+        rates = [(b[0] - a[0]) / (b[1] - a[1])
+                 for a, b in zip(points[::SEGMENT], points[SEGMENT::SEGMENT], strict=False)
+                 if b[1] > a[1]]
+        if len(rates) < 2:
             return None
-        (cpu0, rows0), (cpu1, rows1) = self.process[0], self.process[-1]
-        return (cpu1 - cpu0) / (rows1 - rows0) if rows1 > rows0 else None
+        return min(rates) if len(rates) == 2 else statistics.median(rates)
 
     def steady(self, bucket: int = 0) -> float | None:
         """The lower-quartile cost over the last `WINDOW` calls: per call at ``bucket`` (a

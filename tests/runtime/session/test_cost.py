@@ -42,3 +42,38 @@ def test_a_per_row_engines_capacity_is_bounded_by_what_rows_cost_the_process():
         loop.cost.observe_process(i * 32 * 0.002, 32)
     # 0.7 cores / (2 ms of CPU a row x 20 rows a second) = 17 sessions
     assert loop.capacity() == 17
+
+
+def test_a_start_up_burst_does_not_read_as_the_cost_of_a_row():
+    # Sixteen sessions created at once: 32 calls of 1-2 rows while the process compiles
+    # scenes and opens streams (40 ms of CPU a call), then the band alone at 1 ms a row.
+    # The window's total said 2.5 ms a row (14 sessions: the 17th refused, "capacity 0"
+    # while the burst was still in the window); the median of its runs says 1 ms.
+    from cadenza.runtime.engines.procedural import ProceduralEngine
+    from cadenza.runtime.session.loop import GenerationLoop
+
+    loop = GenerationLoop(ProceduralEngine(), admission_headroom=0.6, admission_cpu=0.7)
+    cpu = 0.0
+    for i in range(32):
+        cpu += 0.040
+        loop.cost.observe(2, 1 + i % 2, 0.001 * (1 + i % 2))
+        loop.cost.observe_process(cpu, 1 + i % 2)
+    for _ in range(48):
+        cpu += 16 * 0.001
+        loop.cost.observe(16, 16, 16 * 0.0005)
+        loop.cost.observe_process(cpu, 16)
+    assert loop.cost.process_row_s() == pytest.approx(0.001)
+    assert loop.capacity() in (34, 35)  # 0.7 cores / (1 ms a row x 20 rows a second)
+
+
+def test_a_lasting_rise_in_the_process_cost_moves_admission():
+    cost = CostModel(per_call=False)
+    cpu = 0.0
+    for _ in range(WINDOW):
+        cpu += 16 * 0.001
+        cost.observe_process(cpu, 16)
+    assert cost.process_row_s() == pytest.approx(0.001)
+    for _ in range(WINDOW // 2 + 16):
+        cpu += 16 * 0.003
+        cost.observe_process(cpu, 16)
+    assert cost.process_row_s() == pytest.approx(0.003)
