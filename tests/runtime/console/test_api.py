@@ -134,9 +134,12 @@ def test_apply_scene_keeps_the_stream_and_glides(call, server):
     assert [c.seq for c in chunks] == list(range(chunks[0].seq, chunks[0].seq + len(chunks)))
     for a, b in itertools.pairwise(chunks):
         assert b.stream_time == a.stream_time + len(a.pcm)
-    # The engine's state went on (a reset would restart its sample count).
-    state = server.call(lambda: session.engine_state)
-    assert state.sample == server.call(lambda: session.stream_time)
+    # The engine's state went on (a reset would restart its sample count, 2 s behind by
+    # now). Read together on the loop's thread; a block in flight in the engine thread may
+    # already have moved the state on, and a concealed stretch not yet caught up may hold
+    # it back, by a fraction of a second at most.
+    made, sent = server.call(lambda: (session.engine_state.sample, session.stream_time))
+    assert abs(made - sent) <= 24_000, (made, sent)
     # The blend glided: old and new prompts side by side for a while, then the new ones.
     after = [c for c in chunks if c.seq >= swapped_at + 2]
     mixed = [c for c in after if "intense" in c.weights and "storm" in c.weights]
