@@ -144,6 +144,7 @@ class ClusterWorker:
         # many engine threads at once would hold the GIL off the event loop that answers
         # every other attach, one session at a time leaves the last waiting for all.
         self._forward = Forwarder()
+        self._tasks: set[asyncio.Task] = set()  # restores and hand-offs in flight (`_spawn`)
         self.draining = False
 
     # ------------------------------------------------------------------- lifecycle
@@ -267,7 +268,7 @@ class ClusterWorker:
             # Held: probing the holder (a connect that may wait) and the steal run off the
             # loop, so a dead host's sessions arriving together never stall this worker's.
             self._restoring[session_id] = resume_from_seq
-            asyncio.get_running_loop().create_task(self._take_over(session_id, found))
+            self._spawn(self._take_over(session_id, found))
             raise Moved(f"session {session_id} is being restored; retry")
         meta, snapshot = found[:2]
         if (resume_from_seq is None or resume_from_seq <= int(meta["seq"])) and \
@@ -275,7 +276,7 @@ class ClusterWorker:
             self._restore(lease, meta, snapshot)  # nothing to catch up: at once
             return
         self._restoring[session_id] = resume_from_seq
-        asyncio.get_running_loop().create_task(self._restore_async(lease, meta, snapshot))
+        self._spawn(self._restore_async(lease, meta, snapshot))
         raise Moved(f"session {session_id} is being restored; retry")
 
     async def _take_over(self, session_id: str, found: tuple) -> None:
@@ -470,7 +471,7 @@ class ClusterWorker:
     def _hand_off_soon(self, session_id: str) -> None:
         with contextlib.suppress(CadenzaError):
             session = self.runtime.get(session_id)
-            asyncio.get_running_loop().create_task(self._hand_off(session))
+            self._spawn(self._hand_off(session))
 
     def _backlog(self, session) -> int:
         from ..server import Subscription
@@ -546,7 +547,14 @@ class ClusterWorker:
             self._call(self._restore_claimed, lease, found[0], found[1])
 
     def _restore_claimed(self, lease: Lease, meta: dict, snapshot: bytes) -> None:
-        asyncio.get_running_loop().create_task(self._restore_async(lease, meta, snapshot))
+        self._spawn(self._restore_async(lease, meta, snapshot))
+
+    def _spawn(self, coro) -> None:
+        """(The loop's thread.) Run ``coro`` as a task the worker holds until it ends: the
+        loop keeps only weak references to tasks."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _call(self, fn, *args) -> None:
         if self._loop is not None:

@@ -107,6 +107,12 @@ def test_trigger_and_beats_over_websocket(server):
         assert beat == pytest.approx(round(beat), abs=1e-3) and round(beat) % 4 == 0  # on a bar
 
 
+def _replay_diff(a, b, *extra: str) -> subprocess.CompletedProcess:
+    """`cadenza replay --diff a b [extra]`, its output captured."""
+    return subprocess.run([sys.executable, "-m", "cadenza.runtime.cli", "replay", "--diff",
+                           str(a), str(b), *extra], capture_output=True, text=True, timeout=120)
+
+
 def test_a_recorded_grpc_session_replays_bit_identically(recording_server, tmp_path):
     server, directory = recording_server
     rng = random.Random(9)
@@ -151,23 +157,17 @@ def test_a_recorded_grpc_session_replays_bit_identically(recording_server, tmp_p
     # difference no earlier), and points at the first difference (with the blend there).
     soundfile.write(tmp_path / "live.wav", a[:upto], RATE, subtype="PCM_16")
     soundfile.write(tmp_path / "cut.wav", b[:upto], RATE, subtype="PCM_16")
-    same = subprocess.run([sys.executable, "-m", "cadenza.runtime.cli", "replay", "--diff",
-                           str(tmp_path / "live.wav"), str(tmp_path / "cut.wav")],
-                          capture_output=True, text=True)
+    same = _replay_diff(tmp_path / "live.wav", tmp_path / "cut.wav")
     assert same.returncode == 0 and same.stdout.startswith("identical")
     if upto < len(a):
         soundfile.write(tmp_path / "whole.wav", b[: len(a)], RATE, subtype="PCM_16")
-        after = subprocess.run([sys.executable, "-m", "cadenza.runtime.cli", "replay", "--diff",
-                                str(streamed), str(tmp_path / "whole.wav")],
-                               capture_output=True, text=True)
+        after = _replay_diff(streamed, tmp_path / "whole.wav")
         at = re.search(r"first difference at sample (\d+)", after.stdout)
         assert after.returncode == 1 and at and int(at.group(1)) >= upto, after.stdout
     damaged = a.copy()
     damaged[123_456, 0] ^= 1
     soundfile.write(tmp_path / "damaged.wav", damaged, RATE, subtype="PCM_16")
-    diff = subprocess.run([sys.executable, "-m", "cadenza.runtime.cli", "replay", "--diff",
-                           str(streamed), str(tmp_path / "damaged.wav"), "--rec", recording],
-                          capture_output=True, text=True, timeout=120)
+    diff = _replay_diff(streamed, tmp_path / "damaged.wav", "--rec", recording)
     assert diff.returncode == 1
     assert "first difference at sample 123456 (2.572000 s)" in diff.stdout
     assert "blend there:" in diff.stdout and "bar " in diff.stdout
