@@ -11,6 +11,7 @@ found in an engine-wide cache instead of being synthesised again.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -61,6 +62,43 @@ class HitSpec:
 
 
 MAX_NOTE_SAMPLES = 120 * SAMPLE_RATE  # a checked spec (snapshots) renders at most this
+
+
+class _Series:
+    """``make(index)`` over the sample index 0, 1, 2, ... (``index`` of ``dtype``), computed
+    once for the longest stretch asked for and shared read-only by every note. numpy's
+    ufuncs are elementwise, so a slice holds exactly the values the series computed at that
+    length would: a note's samples do not depend on what was asked for before. Stretches
+    over ``cap`` samples are computed each time and not kept (a snapshot's 120 s note must
+    not pin memory). Thread-safe: a race only computes a series twice."""
+
+    def __init__(self, make: Callable[[np.ndarray], np.ndarray], dtype: type = np.float64,
+                 cap: int = 30 * SAMPLE_RATE) -> None:
+        self._make, self._dtype, self._cap = make, dtype, cap
+        self._values = np.empty(0, dtype=dtype)
+
+    def __call__(self, n: int) -> np.ndarray:
+        values = self._values
+        if len(values) >= n:
+            return values[:n]
+        if n > self._cap:
+            return self._make(np.arange(n, dtype=self._dtype))
+        size = min(-(-n // SAMPLE_RATE) * SAMPLE_RATE, self._cap)  # whole seconds
+        values = self._make(np.arange(size, dtype=self._dtype))
+        values.flags.writeable = False
+        self._values = values
+        return values[:n]
+
+
+# Vibrato: 5.2 Hz phase modulation fading in over 0.4 s (`Synth._oscillator`).
+_VIB_RATE = 5.2
+_SAMPLES = _Series(lambda t: t)
+_VIB_FADE = _Series(lambda t: np.minimum(t / (0.4 * SAMPLE_RATE), 1.0))
+_VIB_LFO = _Series(lambda t: np.sin(2 * np.pi * _VIB_RATE / SAMPLE_RATE * t))
+_SAMPLES32 = _Series(lambda t: t, np.float32)
+_SECONDS32 = _Series(lambda t: t / np.float32(SAMPLE_RATE), np.float32)
+_SECONDS = _Series(lambda t: t / SAMPLE_RATE, np.int64)
+_INDEX = _Series(lambda t: t, np.int64)
 
 
 def checked_length(spec: object) -> int:
@@ -239,7 +277,7 @@ class Synth:
             self._cache.move_to_end(key)
             return wave[:length]
         size = int(max(length, SAMPLE_RATE // 2) * 1.25)
-        sec = np.arange(size, dtype=np.float32) / np.float32(SAMPLE_RATE)
+        sec = _SECONDS32(size)
         name = MODAL_KINDS[kind]
         if name == "pluck":
             base = float(np.clip(1.1 * np.sqrt(220.0 / freq), 0.25, 2.5))
@@ -264,41 +302,33 @@ class Synth:
         return wave[:length]
 
     def _oscillator(self, row: int, freq: float, vib: float, length: int) -> np.ndarray:
-        """The raw (un-enveloped) tone, cached: notes of one pitch and timbre share it
-        whatever their length or envelope."""
-        key = ("osc", row, freq, vib)
-        osc = self._cache.get(key)
-        if osc is not None and len(osc) >= length:
-            self._cache.move_to_end(key)
-            return osc[:length]
-        size = int(max(length, SAMPLE_RATE // 4) * 1.5)
-        t = np.arange(size, dtype=np.float64)
-        cycles = freq / SAMPLE_RATE * t
+        """The raw (un-enveloped) tone. Not cached: it is made only for a note not in the
+        cache, and the cache holds more notes without it (diverse sessions miss less)."""
+        cycles = freq / SAMPLE_RATE * _SAMPLES(length)
         if vib > 0:
-            # Phase-modulation vibrato at 5.2 Hz, depth in semitones, fading in over 0.4 s.
-            rate = 5.2
-            depth = freq * (2 ** (vib / 12) - 1) / rate / (2 * np.pi)
-            fade = np.minimum(t / (0.4 * SAMPLE_RATE), 1.0)
-            cycles += depth * fade * np.sin(2 * np.pi * rate / SAMPLE_RATE * t)
-        pos = (cycles - np.floor(cycles)) * TABLE_SIZE
-        idx = pos.astype(np.int64)
-        frac = (pos - idx).astype(np.float32)
-        flat = self._tables()
-        idx += row * (TABLE_SIZE + 1)
-        lo = flat[idx]
-        osc = lo + frac * (flat[idx + 1] - lo)
-        self._store(key, osc)
-        return osc[:length]
+            # Phase-modulation vibrato, depth in semitones.
+            depth = freq * (2 ** (vib / 12) - 1) / _VIB_RATE / (2 * np.pi)
+            cycles += depth * _VIB_FADE(length) * _VIB_LFO(length)
+        cycles -= np.floor(cycles)
+        cycles *= TABLE_SIZE  # the position in the table
+        idx = cycles.astype(np.int64)
+        cycles -= idx
+        frac = cycles.astype(np.float32)
+        table = self._tables()[row * (TABLE_SIZE + 1) : (row + 1) * (TABLE_SIZE + 1)]
+        osc = (table[1:] - table[:-1])[idx]  # linear interpolation: lo + frac * slope
+        osc *= frac
+        osc += table[idx]
+        return osc
 
     # ---------------------------------------------------------------------- drum hits
     def _noise(self, name: str, length: int, variant: int) -> np.ndarray:
         """``length`` samples of a noise table, from a variant-dependent offset (wrapping)."""
-        return np.take(self._noises[name], np.arange(length) + 4801 * variant, mode="wrap")
+        return np.take(self._noises[name], _INDEX(length) + 4801 * variant, mode="wrap")
 
     def _make_hit(self, s: HitSpec) -> np.ndarray:
         if s.kind == DRUM_INDEX["kick"]:
             length = int((7.0 * s.decay + 0.01) * SAMPLE_RATE)
-            sec = np.arange(length) / SAMPLE_RATE
+            sec = _SECONDS(length)
             f_hi, f_lo, tau = 160.0 * s.pitch, 48.0 * s.pitch, 0.045
             phase = 2 * np.pi * (f_lo * sec + (f_hi - f_lo) * tau * (1 - np.exp(-sec / tau)))
             body = np.sin(phase) * np.exp(-sec / s.decay) * np.minimum(sec / 0.0015, 1)
@@ -306,7 +336,7 @@ class Synth:
             wave = 1.1 * body + click
         elif s.kind == DRUM_INDEX["snare"]:
             length = int((7.0 * max(s.decay, 0.09) + 0.04) * SAMPLE_RATE)
-            sec = np.arange(length) / SAMPLE_RATE
+            sec = _SECONDS(length)
             body = (np.sin(2 * np.pi * 185.0 * sec) + 0.5 * np.sin(2 * np.pi * 330.0 * sec)) \
                 * np.exp(-sec / 0.05) * (1 - s.clap) * 0.6
             rattle = self._noise("snare", length, s.variant)
@@ -325,7 +355,7 @@ class Synth:
             # Frame and hand drums: a membrane (pitch falls a little as it rings) and a
             # slap of band-passed noise; the variant picks low, open, high or slap strokes.
             length = int((7.0 * s.decay + 0.01) * SAMPLE_RATE)
-            sec = np.arange(length) / SAMPLE_RATE
+            sec = _SECONDS(length)
             f0 = (95.0, 180.0, 330.0, 420.0)[s.variant % 4] * s.pitch
             phase = 2 * np.pi * (f0 * sec + 0.35 * f0 * 0.02 * (1 - np.exp(-sec / 0.02)))
             body = np.sin(phase) * np.exp(-sec / s.decay) * np.minimum(sec / 0.001, 1)
@@ -334,7 +364,7 @@ class Synth:
             wave = body * (1.0 if s.variant % 4 < 3 else 0.5) + slap * (0.25 + 0.5 * (s.variant % 4 == 3))
         else:
             length = int((7.0 * s.decay + 0.002) * SAMPLE_RATE)
-            sec = np.arange(length) / SAMPLE_RATE
+            sec = _SECONDS(length)
             metal = self._noise("hat", length, s.variant)
             if s.brush > 0:
                 metal = (1 - s.brush) * metal + s.brush * 0.6 * self._noise("brush", length,
@@ -352,15 +382,27 @@ def adsr(length: int, attack: float, decay: float, sustain: float, release: floa
     a = min(int(np.ceil(attack)), length)
     g = min(int(np.ceil(gate)), length)
     a_end = min(a, g)
-    t = np.arange(length, dtype=np.float32)
-    env[:a_end] = t[:a_end] / np.float32(attack)
+    t = _SAMPLES32(length)
+    np.divide(t[:a_end], np.float32(attack), out=env[:a_end])
     if g > a_end:
         held = t[a_end:g] - np.float32(attack)
-        env[a_end:g] = sustain + (1.0 - sustain) * np.exp(-np.maximum(held, 0) / np.float32(decay))
+        np.maximum(held, 0, out=held)
+        np.negative(held, out=held)
+        held /= np.float32(decay)
+        np.exp(held, out=held)
+        if type(sustain) is float:  # float32 throughout, as the expression below is then
+            held *= 1.0 - sustain
+            np.add(held, sustain, out=env[a_end:g])
+        else:
+            env[a_end:g] = sustain + (1.0 - sustain) * held
     if gate < attack:
         at_gate = gate / attack
     else:
         at_gate = sustain + (1.0 - sustain) * np.exp(-(gate - attack) / decay)
     if length > g:
-        env[g:] = at_gate * np.exp(-(t[g:] - np.float32(gate)) / np.float32(release))
+        fall = t[g:] - np.float32(gate)
+        np.negative(fall, out=fall)
+        fall /= np.float32(release)
+        np.exp(fall, out=fall)
+        np.multiply(at_gate, fall, out=env[g:])
     return env
