@@ -70,10 +70,11 @@ class _Series:
     ufuncs are elementwise, so a slice holds exactly the values the series computed at that
     length would: a note's samples do not depend on what was asked for before. Stretches
     over ``cap`` samples are computed each time and not kept (a snapshot's 120 s note must
-    not pin memory). Thread-safe: a race only computes a series twice."""
+    not pin memory): the series below hold at most ~45 MB in all. Thread-safe: a race
+    only computes a series twice."""
 
     def __init__(self, make: Callable[[np.ndarray], np.ndarray], dtype: type = np.float64,
-                 cap: int = 30 * SAMPLE_RATE) -> None:
+                 cap: int = 20 * SAMPLE_RATE) -> None:
         self._make, self._dtype, self._cap = make, dtype, cap
         self._values = np.empty(0, dtype=dtype)
 
@@ -255,8 +256,8 @@ class Synth:
     # ------------------------------------------------------------------ pitched notes
     def _make_tone(self, s: ToneSpec) -> np.ndarray:
         length = tone_length(s)
-        osc = self._oscillator(s.row, s.freq, s.vib, length)
-        wave = osc * adsr(length, s.attack, s.decay, s.sustain, s.release, s.gate)
+        wave = self._oscillator(s.row, s.freq, s.vib, length)
+        wave *= adsr(length, s.attack, s.decay, s.sustain, s.release, s.gate)
         if s.modal and s.modal_mix > 0:
             struck = self._modal(s.modal, s.freq, length)
             held = adsr(length, 48.0, s.decay, 1.0, s.release, s.gate)
