@@ -41,6 +41,20 @@ def _issue(file: str, message: str):
 
 
 # ----------------------------------------------------------------------------- commands
+NOTE_CACHE_MB, MAX_NOTE_CACHE_MB = 192, 1 << 16  # as in engines/procedural/engine.py (not
+# imported: the CLI parses without loading an engine)
+
+
+def _cache_mb(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("give a whole number of megabytes") from None
+    if not 1 <= value <= MAX_NOTE_CACHE_MB:
+        raise argparse.ArgumentTypeError(f"must be 1..{MAX_NOTE_CACHE_MB}")
+    return value
+
+
 def _max_sessions(text: str) -> int | None:
     if text == "auto":
         return None
@@ -60,6 +74,8 @@ def _engine_model(args: argparse.Namespace) -> None:
         configure_engine(args.engine, model=args.model)
     if args.engine == "procedural" and getattr(args, "band_processes", 0):
         configure_engine(args.engine, processes=args.band_processes)
+    if args.engine == "procedural" and getattr(args, "band_cache_mb", None):
+        configure_engine(args.engine, note_cache_mb=args.band_cache_mb)
     if args.engine == "magenta-rt2" and getattr(args, "codec", None):
         precompile: object = args.precompile
         if precompile in ("all", None):
@@ -314,6 +330,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--band-processes", type=int, default=0, metavar="N",
                    help="procedural engine: play the band in N worker processes, off the "
                         "serving process's interpreter lock (0: in the serving process)")
+    p.add_argument("--band-cache-mb", type=_cache_mb, default=None, metavar="MB",
+                   help="procedural engine: the note cache per band process (default "
+                        f"{NOTE_CACHE_MB}); sessions that each play their own blend miss it "
+                        "less, and cost less, with more")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (0.0.0.0: every interface; then use a token)")
     p.add_argument("--grpc-port", type=int, default=50051,

@@ -220,3 +220,17 @@ def test_blend_csv_has_inputs_knobs_and_stingers_and_render_prints_stingers(tmp_
     assert rows[-1]["in:in_combat"] == "true"
     [fired] = [r for r in rows if r["stingers"]]
     assert fired["stingers"] == "hit" and 3.0 <= float(fired["time_s"]) < 3.1
+
+
+def test_band_cache_size_reaches_the_procedural_engine_and_a_bad_one_is_refused(monkeypatch):
+    from cadenza.runtime import cli, engines
+
+    monkeypatch.setattr(engines, "_OPTIONS", {})
+    args = cli.build_parser().parse_args(["serve", "--band-cache-mb", "512"])
+    cli._engine_model(args)
+    engine = engines.create_engine("procedural")
+    assert engine.synth.limit == 512 << 20
+    for bad in ("0", "lots", str(1 << 17)):
+        result = cadenza("serve", "--band-cache-mb", bad, "--grpc-port", "0")
+        assert result.returncode == 2 and "--band-cache-mb" in result.stderr
+        assert "Traceback" not in result.stderr

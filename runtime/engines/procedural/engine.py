@@ -44,6 +44,8 @@ VERSION = "1.0"
 BLOCK_FRAMES = 2400  # 50 ms
 MIX_WINDOW_BLOCKS = 6  # notes are mixed 300 ms at a time (0.9 MB of window per session)
 MAX_RESTORED_SAMPLES = 600 * 48_000  # sounding audio a restored snapshot may render
+NOTE_CACHE_MB = 192  # the engine-wide note cache (sessions of one scene mostly hit it)
+MAX_NOTE_CACHE_MB = 1 << 16
 # Mix constants: a voice at level 1 plays at this gain (before master).
 _PITCHED_GAIN = np.array([0.55, 0.16, 0.30, 0.16])  # bass, pad, lead, arp
 _DRUM_GAIN = np.array([0.85, 0.50, 0.22, 0.45])  # kick, snare, hats, hand drums
@@ -84,14 +86,17 @@ class ProceduralEngine:
     """The built-in engine. ``glide_s``: time a style dimension takes to swing across its
     whole range (smaller changes take proportionally less)."""
 
-    def __init__(self, glide_s: float = 0.8, block_frames: int = BLOCK_FRAMES) -> None:
+    def __init__(self, glide_s: float = 0.8, block_frames: int = BLOCK_FRAMES,
+                 note_cache_mb: int = NOTE_CACHE_MB) -> None:
         if glide_s < 0:
             raise ValueError("glide_s must be >= 0")
+        if not 1 <= note_cache_mb <= MAX_NOTE_CACHE_MB:
+            raise ValueError(f"note_cache_mb must be 1..{MAX_NOTE_CACHE_MB}")
         self.glide_s = glide_s
         self.block_frames = block_frames
         self.tables = TableBank()
         self.noise = noise_tables()
-        self.synth = Synth(lambda: self.tables.flat, self.noise)
+        self.synth = Synth(lambda: self.tables.flat, self.noise, note_cache_mb << 20)
         self.band = Band(self.tables, self.synth)
         self._info = EngineInfo(
             name="procedural", version=VERSION, sample_rate=SAMPLE_RATE, channels=CHANNELS,

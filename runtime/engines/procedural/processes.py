@@ -30,7 +30,7 @@ from ...audio import CHANNELS
 from ...errors import EngineUnavailable
 from ..base import EngineInfo, EngineOutput, Knobs, Prompt, StyleChange, StyleEmbedding
 from .band import Musician
-from .engine import ProceduralEngine, ProceduralState
+from .engine import MAX_NOTE_CACHE_MB, NOTE_CACHE_MB, ProceduralEngine, ProceduralState
 
 
 @dataclass
@@ -51,12 +51,13 @@ def _view(state: ProceduralState) -> ProceduralState:
                                                  chord=list(m.chord)))
 
 
-def _serve(conn, glide_s: float, block_frames: int) -> None:
+def _serve(conn, glide_s: float, block_frames: int, note_cache_mb: int) -> None:
     """A worker: states by key; one reply to every message (a generate's is followed by
     its PCM as raw bytes)."""
-    engine = ProceduralEngine(glide_s=glide_s, block_frames=block_frames)
+    engine = ProceduralEngine(glide_s=glide_s, block_frames=block_frames,
+                              note_cache_mb=note_cache_mb)
     states: dict[int, ProceduralState] = {}
-    conn.send(("ok", "ready"))
+    conn.send(("ok", engine.synth.limit))  # ready: its note cache, in bytes
     while True:
         try:
             op, *args = conn.recv()
@@ -93,16 +94,19 @@ def _serve(conn, glide_s: float, block_frames: int) -> None:
 
 
 class _Worker:
-    def __init__(self, context, index: int, glide_s: float, block_frames: int) -> None:
+    def __init__(self, context, index: int, glide_s: float, block_frames: int,
+                 note_cache_mb: int) -> None:
         self.index = index
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child, glide_s, block_frames),
+        self.process = context.Process(target=_serve,
+                                       args=(child, glide_s, block_frames, note_cache_mb),
                                        name=f"cadenza-band-{index}", daemon=True)
         self.process.start()
         child.close()
         self.lock = threading.Lock()
         self.released: list[int] = []  # keys to drop, sent with the next message
         self.sessions = 0
+        self.note_cache_bytes = 0  # as the worker reported it when ready
 
     def send(self, message: tuple) -> None:
         try:
@@ -131,19 +135,23 @@ class _Worker:
 
 
 class BandProcesses:
-    """`ProceduralEngine` with its states in ``processes`` worker processes."""
+    """`ProceduralEngine` with its states in ``processes`` worker processes; each worker
+    has its own note cache of ``note_cache_mb`` (the serving process's, which only makes
+    phrases, stays small)."""
 
     def __init__(self, processes: int = 2, glide_s: float = 0.8,
-                 block_frames: int | None = None) -> None:
+                 block_frames: int | None = None, note_cache_mb: int = NOTE_CACHE_MB) -> None:
         if processes < 1:
             raise ValueError("processes must be >= 1")
-        self.local = ProceduralEngine(glide_s=glide_s, **(
-            {"block_frames": block_frames} if block_frames else {}))
+        if not 1 <= note_cache_mb <= MAX_NOTE_CACHE_MB:  # before any worker starts
+            raise ValueError(f"note_cache_mb must be 1..{MAX_NOTE_CACHE_MB}")
+        self.local = ProceduralEngine(glide_s=glide_s, note_cache_mb=min(note_cache_mb, 64),
+                                      **({"block_frames": block_frames} if block_frames else {}))
         context = multiprocessing.get_context("spawn")
-        self.workers = [_Worker(context, i, glide_s, self.local.block_frames)
+        self.workers = [_Worker(context, i, glide_s, self.local.block_frames, note_cache_mb)
                         for i in range(processes)]
         for worker in self.workers:  # built and listening before the first session
-            worker.reply()
+            worker.note_cache_bytes = worker.reply()
         self._keys = itertools.count(1)
         self._lock = threading.Lock()
         info = self.local.info

@@ -221,7 +221,7 @@ class Synth:
         self._noises = noise
         self._cache: OrderedDict[object, np.ndarray] = OrderedDict()
         self._bytes = 0
-        self._limit = cache_bytes
+        self.limit = cache_bytes  # bytes of waveforms the cache holds at most
         self.hits = 0
         self.misses = 0
 
@@ -249,7 +249,7 @@ class Synth:
             self._bytes -= old.nbytes
         self._cache[key] = wave
         self._bytes += wave.nbytes
-        while self._bytes > self._limit and len(self._cache) > 1:
+        while self._bytes > self.limit and len(self._cache) > 1:
             _, evicted = self._cache.popitem(last=False)
             self._bytes -= evicted.nbytes
 

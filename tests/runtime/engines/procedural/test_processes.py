@@ -194,3 +194,16 @@ def test_cadenza_serve_plays_the_band_in_its_processes():
             assert not any(np.array_equal(a.to_numpy(), b.to_numpy())
                            for a, b in itertools.pairwise(chunks))
         assert all(s.info().underruns == 0 for s in sessions)
+
+
+def test_each_worker_gets_the_note_cache_size_and_a_bad_one_starts_no_worker():
+    band = BandProcesses(1, note_cache_mb=300)
+    try:
+        assert band.workers[0].note_cache_bytes == 300 << 20  # as the worker reported it
+        assert band.local.synth.limit == 64 << 20  # the serving process only makes phrases
+        out = band.generate([band.init_state(1)], styles_for(band.local, 1), [Knobs()], 2400)
+        assert np.abs(out.pcm).max() > 0
+    finally:
+        band.close()
+    with pytest.raises(ValueError, match="note_cache_mb"):
+        BandProcesses(1, note_cache_mb=0)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from cadenza.runtime.audio import SAMPLE_RATE
+from cadenza.runtime.engines.base import Knobs, Prompt
 from cadenza.runtime.engines.procedural import ProceduralEngine
 from cadenza.runtime.engines.procedural import synth as synth_module
 from cadenza.runtime.engines.procedural.synth import HitSpec, Synth, ToneSpec, adsr
@@ -77,9 +78,9 @@ def test_a_note_does_not_depend_on_what_was_synthesised_before(engine):
     first = Synth(lambda: engine.tables.flat, engine.noise)
     a, b = first.tone(tone), first.hit(hit)
     other = Synth(lambda: engine.tables.flat, engine.noise)
-    for n in (5, 700_000):  # shorter and longer notes first: the series grow, then are sliced
-        other._oscillator(0, 110.0, 0.05, n)
-        other.hit(HitSpec(kind=3, decay=0.05 * n / 5))
+    for n, decay in ((5, 0.01), (700_000, 2.0)):  # shorter and longer notes first: the
+        other._oscillator(0, 110.0, 0.05, n)      # series grow, then are sliced
+        other.hit(HitSpec(kind=3, decay=decay))
     assert np.array_equal(other.tone(tone), a) and np.array_equal(other.hit(hit), b)
 
 
@@ -90,3 +91,20 @@ def test_series_are_shared_read_only_and_long_stretches_are_not_kept():
     assert np.array_equal(series(900), np.arange(900) * 2.0)
     long = series(5000)  # past the cap: computed, returned, not kept
     assert len(long) == 5000 and len(series._values) == 1000
+
+
+def test_the_note_cache_size_changes_the_cost_never_the_samples(engine):
+    small = ProceduralEngine(note_cache_mb=1)
+    assert small.synth.limit == 1 << 20 and engine.synth.limit == 192 << 20
+    vectors = np.stack([engine.embed(Prompt(text=t)).vector
+                        for t in ("celtic fiddle harp", "heroic brass fanfare")])
+    styles = np.array([[0.7, 0.3], [0.2, 0.8]]) @ vectors
+    outs = []
+    for e in (engine, small):
+        states = [e.init_state(5), e.init_state(6)]
+        outs.append(np.concatenate([e.generate(states, styles, [Knobs()] * 2, 4800).pcm
+                                    for _ in range(60)], axis=1))
+    assert small.synth.misses > engine.synth.misses  # the small cache really evicted
+    assert np.array_equal(outs[0], outs[1])
+    with pytest.raises(ValueError, match="note_cache_mb"):
+        ProceduralEngine(note_cache_mb=0)
