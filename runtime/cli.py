@@ -331,9 +331,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="procedural engine: play the band in N worker processes, off the "
                         "serving process's interpreter lock (0: in the serving process)")
     p.add_argument("--band-cache-mb", type=_cache_mb, default=None, metavar="MB",
-                   help="procedural engine: the note cache per band process (default "
-                        f"{NOTE_CACHE_MB}); sessions that each play their own blend miss it "
-                        "less, and cost less, with more")
+                   help="procedural engine: the band's note cache, in each band process "
+                        f"with --band-processes (default {NOTE_CACHE_MB}); sessions that each "
+                        "play their own blend miss it less, and cost less, with more")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (0.0.0.0: every interface; then use a token)")
     p.add_argument("--grpc-port", type=int, default=50051,
