@@ -224,7 +224,10 @@ def test_blend_csv_has_inputs_knobs_and_stingers_and_render_prints_stingers(tmp_
 
 def test_band_cache_size_reaches_the_procedural_engine_and_a_bad_one_is_refused(monkeypatch):
     from cadenza.runtime import cli, engines
+    from cadenza.runtime.engines.procedural import engine as procedural
 
+    assert (cli.NOTE_CACHE_MB, cli.MAX_NOTE_CACHE_MB) == (procedural.NOTE_CACHE_MB,
+                                                          procedural.MAX_NOTE_CACHE_MB)
     monkeypatch.setattr(engines, "_OPTIONS", {})
     args = cli.build_parser().parse_args(["serve", "--band-cache-mb", "512"])
     cli._engine_model(args)
