@@ -119,8 +119,9 @@ async def run_level(address: str, console: str | list[str], sessions: int,
         "jitter_p50_ms": round(pct(jitter, 0.50), 2), "jitter_p99_ms": round(pct(jitter, 0.99), 2),
         "lateness_p99_ms": round(pct(lateness, 0.99), 2),
         "lateness_max_ms": round(lateness[-1] * 1000, 2) if lateness else 0.0,
-        "mean_interarrival_ms": round(statistics.mean(
-            b - a for t in arrivals.values() for a, b in itertools.pairwise(t[60:])) * 1000, 3),
+        "mean_interarrival_ms": round(statistics.fmean(
+            [b - a for t in arrivals.values() for a, b in itertools.pairwise(t[60:])] or [0.0])
+            * 1000, 3),  # 0 when nothing streamed past start-up (every session refused)
     }
 
 
