@@ -46,6 +46,13 @@ MIX_WINDOW_BLOCKS = 6  # notes are mixed 300 ms at a time (0.9 MB of window per 
 MAX_RESTORED_SAMPLES = 600 * 48_000  # sounding audio a restored snapshot may render
 NOTE_CACHE_MB = 192  # the engine-wide note cache (sessions of one scene mostly hit it)
 MAX_NOTE_CACHE_MB = 1 << 16
+
+
+def note_cache_bytes(mb: int) -> int:
+    """``mb`` megabytes of note cache in bytes; ValueError outside 1..MAX_NOTE_CACHE_MB."""
+    if not 1 <= mb <= MAX_NOTE_CACHE_MB:
+        raise ValueError(f"note_cache_mb must be 1..{MAX_NOTE_CACHE_MB}")
+    return mb << 20
 # Mix constants: a voice at level 1 plays at this gain (before master).
 _PITCHED_GAIN = np.array([0.55, 0.16, 0.30, 0.16])  # bass, pad, lead, arp
 _DRUM_GAIN = np.array([0.85, 0.50, 0.22, 0.45])  # kick, snare, hats, hand drums
@@ -90,13 +97,12 @@ class ProceduralEngine:
                  note_cache_mb: int = NOTE_CACHE_MB) -> None:
         if glide_s < 0:
             raise ValueError("glide_s must be >= 0")
-        if not 1 <= note_cache_mb <= MAX_NOTE_CACHE_MB:
-            raise ValueError(f"note_cache_mb must be 1..{MAX_NOTE_CACHE_MB}")
+        cache_bytes = note_cache_bytes(note_cache_mb)
         self.glide_s = glide_s
         self.block_frames = block_frames
         self.tables = TableBank()
         self.noise = noise_tables()
-        self.synth = Synth(lambda: self.tables.flat, self.noise, note_cache_mb << 20)
+        self.synth = Synth(lambda: self.tables.flat, self.noise, cache_bytes)
         self.band = Band(self.tables, self.synth)
         self._info = EngineInfo(
             name="procedural", version=VERSION, sample_rate=SAMPLE_RATE, channels=CHANNELS,

@@ -30,7 +30,7 @@ from ...audio import CHANNELS
 from ...errors import EngineUnavailable
 from ..base import EngineInfo, EngineOutput, Knobs, Prompt, StyleChange, StyleEmbedding
 from .band import Musician
-from .engine import MAX_NOTE_CACHE_MB, NOTE_CACHE_MB, ProceduralEngine, ProceduralState
+from .engine import NOTE_CACHE_MB, ProceduralEngine, ProceduralState, note_cache_bytes
 
 
 @dataclass
@@ -143,8 +143,7 @@ class BandProcesses:
                  block_frames: int | None = None, note_cache_mb: int = NOTE_CACHE_MB) -> None:
         if processes < 1:
             raise ValueError("processes must be >= 1")
-        if not 1 <= note_cache_mb <= MAX_NOTE_CACHE_MB:  # before any worker starts
-            raise ValueError(f"note_cache_mb must be 1..{MAX_NOTE_CACHE_MB}")
+        note_cache_bytes(note_cache_mb)  # checked before any worker starts
         self.local = ProceduralEngine(glide_s=glide_s, note_cache_mb=min(note_cache_mb, 64),
                                       **({"block_frames": block_frames} if block_frames else {}))
         context = multiprocessing.get_context("spawn")

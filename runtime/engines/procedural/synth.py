@@ -391,11 +391,7 @@ def adsr(length: int, attack: float, decay: float, sustain: float, release: floa
         np.negative(held, out=held)
         held /= np.float32(decay)
         np.exp(held, out=held)
-        if type(sustain) is float:  # float32 throughout, as the expression below is then
-            held *= 1.0 - sustain
-            np.add(held, sustain, out=env[a_end:g])
-        else:
-            env[a_end:g] = sustain + (1.0 - sustain) * held
+        env[a_end:g] = sustain + (1.0 - sustain) * held
     if gate < attack:
         at_gate = gate / attack
     else:
