@@ -5,9 +5,10 @@
 Starts the server as its own process (procedural engine, loopback), then one asyncio
 client process streams every session. Reports per session: underruns (counted by the
 server), and delivery jitter — how far each chunk's arrival strays from its real-time
-slot: interarrival jitter |Δt - 50 ms| (p50, p99), and lateness behind the real-time
-schedule (p99, max: the client buffer needed never to run dry), over all sessions, in
-steady state (after the first 3 s). Prints a table, writes JSON.
+slot: interarrival jitter |Δt - chunk length| (p50, p99; 50 ms chunks unless
+`--band-chunk-ms`), and lateness behind the real-time schedule (p99, max: the client
+buffer needed never to run dry), over all sessions, in steady state (after the first
+3 s). Prints a table, writes JSON.
 """
 
 from __future__ import annotations
@@ -64,12 +65,15 @@ async def run_level(address: str, console: str | list[str], sessions: int,
             except ResourceExhausted:
                 refused += 1
         arrivals: dict[str, list[float]] = {h.id: [] for h in handles}
+        chunk_s: list[float] = []  # the first chunk's length (50 ms; --band-chunk-ms)
         dropped: dict[str, str] = {}  # streams the server ended (too far behind), and why
 
         async def consume(session):
             try:
-                async for _chunk in session.stream("s16le", seconds=seconds):
+                async for chunk in session.stream("s16le", seconds=seconds):
                     arrivals[session.id].append(time.monotonic())
+                    if not chunk_s:
+                        chunk_s.append(chunk.frames / chunk.sample_rate)
             except CadenzaError as exc:
                 dropped[session.id] = str(exc)
 
@@ -87,17 +91,19 @@ async def run_level(address: str, console: str | list[str], sessions: int,
             with contextlib.suppress(NotFound):
                 await h.close()
     # Steady state: skip the first 3 s (history replay and the lookahead burst).
+    period = chunk_s[0] if chunk_s else 0.05
+    skip = round(3.0 / period)
     jitter, lateness = [], []
     for times in arrivals.values():
-        steady = times[60:]
+        steady = times[skip:]
         gaps = [b - a for a, b in itertools.pairwise(steady)]
-        jitter += [abs(g - 0.05) for g in gaps]
+        jitter += [abs(g - period) for g in gaps]
         # Lateness: how much later than the real-time schedule set by the earliest chunk
         # so far a chunk arrives, i.e. the client buffer needed to never run dry.
         earliest = float("inf")
         for i, t in enumerate(steady):
-            earliest = min(earliest, t - i * 0.05)
-            lateness.append(t - i * 0.05 - earliest)
+            earliest = min(earliest, t - i * period)
+            lateness.append(t - i * period - earliest)
     jitter.sort()
     lateness.sort()
 
@@ -111,16 +117,17 @@ async def run_level(address: str, console: str | list[str], sessions: int,
         "refused": refused,
         "lost": sum(1 for info in infos.values() if info is None),
         "dropped": len(dropped), "dropped_why": sorted(set(dropped.values()))[:3],
-        "short": sum(1 for t in arrivals.values() if len(t) < seconds / 0.05 - 1),
+        "short": sum(1 for t in arrivals.values() if len(t) < seconds / period - 1),
         "cut": len(late),
         "sessions": sessions, "seconds": seconds, "wall_s": round(wall, 2),
+        "chunk_ms": round(period * 1000, 1),
         "chunks": sum(len(t) for t in arrivals.values()),
         "underruns_total": sum(underruns), "underruns_max_per_session": max(underruns, default=0),
         "jitter_p50_ms": round(pct(jitter, 0.50), 2), "jitter_p99_ms": round(pct(jitter, 0.99), 2),
         "lateness_p99_ms": round(pct(lateness, 0.99), 2),
         "lateness_max_ms": round(lateness[-1] * 1000, 2) if lateness else 0.0,
         "mean_interarrival_ms": round(statistics.fmean(
-            [b - a for t in arrivals.values() for a, b in itertools.pairwise(t[60:])] or [0.0])
+            [b - a for t in arrivals.values() for a, b in itertools.pairwise(t[skip:])] or [0.0])
             * 1000, 3),  # 0 when nothing streamed past start-up (every session refused)
     }
 
@@ -136,9 +143,12 @@ def main() -> None:
                              "the raw capacity)")
     parser.add_argument("--band-processes", type=int, default=0, metavar="N",
                         help="the server's `--band-processes` (0: the band in the server)")
+    parser.add_argument("--band-chunk-ms", type=int, default=50, metavar="MS",
+                        help="the server's `--band-chunk-ms` (audio per step and chunk)")
     args = parser.parse_args()
     extra = ["--max-sessions", "1024"] + ([] if args.admission else ["--no-admission"])
-    extra += ["--band-processes", str(args.band_processes)]
+    extra += ["--band-processes", str(args.band_processes),
+              "--band-chunk-ms", str(args.band_chunk_ms)]
     results = []
     for n in args.sessions:
         proc, address, console = start_server(args.lookahead, *extra)
@@ -149,7 +159,8 @@ def main() -> None:
             proc.wait(10)
     print(f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}; {args.seconds:.0f} s per level, "
-          f"lookahead {args.lookahead} s, band processes {args.band_processes}\n")
+          f"lookahead {args.lookahead} s, band processes {args.band_processes}, "
+          f"chunks of {args.band_chunk_ms} ms\n")
     print(f"{'sessions':>8} {'refused':>7} {'lost':>5} {'dropped':>7} {'cut':>4} {'chunks':>8} "
           f"{'underruns':>9} {'concealed':>9} "
           f"{'max/sess':>8} {'jitter p50':>11} {'p99':>8} {'late p99':>9} {'late max':>9} "
@@ -164,7 +175,8 @@ def main() -> None:
               f"{r['lateness_max_ms']:>7.1f}ms {r['mean_interarrival_ms']:>10.2f}ms")
     with open(args.json, "w") as handle:
         json.dump({"machine": platform.platform(), "cpus": os.cpu_count(),
-                   "band_processes": args.band_processes, "results": results},
+                   "band_processes": args.band_processes,
+                   "band_chunk_ms": args.band_chunk_ms, "results": results},
                   handle, indent=2)
     print(f"\nwrote {args.json}")
 

@@ -42,7 +42,7 @@ def _issue(file: str, message: str):
 
 # ----------------------------------------------------------------------------- commands
 NOTE_CACHE_MB, MAX_NOTE_CACHE_MB = 192, 1 << 16  # as in engines/procedural/engine.py (not
-# imported: the CLI parses without loading an engine)
+BAND_BLOCK_MS, MAX_CHUNK_BLOCKS = 50, 20  # imported: the CLI parses without loading an engine)
 
 
 def _cache_mb(text: str) -> int:
@@ -52,6 +52,18 @@ def _cache_mb(text: str) -> int:
         raise argparse.ArgumentTypeError("give a whole number of megabytes") from None
     if not 1 <= value <= MAX_NOTE_CACHE_MB:
         raise argparse.ArgumentTypeError(f"must be 1..{MAX_NOTE_CACHE_MB}")
+    return value
+
+
+def _chunk_ms(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("give a whole number of milliseconds") from None
+    if not BAND_BLOCK_MS <= value <= BAND_BLOCK_MS * MAX_CHUNK_BLOCKS or value % BAND_BLOCK_MS:
+        raise argparse.ArgumentTypeError(
+            f"must be a multiple of {BAND_BLOCK_MS} from {BAND_BLOCK_MS} to "
+            f"{BAND_BLOCK_MS * MAX_CHUNK_BLOCKS}")
     return value
 
 
@@ -76,6 +88,8 @@ def _engine_model(args: argparse.Namespace) -> None:
         configure_engine(args.engine, processes=args.band_processes)
     if args.engine == "procedural" and getattr(args, "band_cache_mb", None):
         configure_engine(args.engine, note_cache_mb=args.band_cache_mb)
+    if args.engine == "procedural" and getattr(args, "band_chunk_ms", None):
+        configure_engine(args.engine, chunk_blocks=args.band_chunk_ms // BAND_BLOCK_MS)
     if args.engine == "magenta-rt2" and getattr(args, "codec", None):
         precompile: object = args.precompile
         if precompile in ("all", None):
@@ -334,6 +348,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="procedural engine: the band's note cache, in each band process "
                         f"with --band-processes (default {NOTE_CACHE_MB}); sessions that each "
                         "play their own blend miss it less, and cost less, with more")
+    p.add_argument("--band-chunk-ms", type=_chunk_ms, default=None, metavar="MS",
+                   help=f"procedural engine: audio per generation step and per streamed "
+                        f"chunk (a multiple of {BAND_BLOCK_MS}, default {BAND_BLOCK_MS}); "
+                        "longer chunks cost the server and clients less per second of audio "
+                        "(more sessions per core) and add up to one chunk of control latency")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (0.0.0.0: every interface; then use a token)")
     p.add_argument("--grpc-port", type=int, default=50051,

@@ -237,3 +237,21 @@ def test_band_cache_size_reaches_the_procedural_engine_and_a_bad_one_is_refused(
         result = cadenza("serve", "--band-cache-mb", bad, "--grpc-port", "0")
         assert result.returncode == 2 and "--band-cache-mb" in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_band_chunk_length_reaches_the_procedural_engine_and_a_bad_one_is_refused(monkeypatch):
+    from cadenza.runtime import cli, engines
+    from cadenza.runtime.engines.procedural import engine as procedural
+
+    assert cli.BAND_BLOCK_MS * 48 == procedural.BLOCK_FRAMES  # 48 samples a millisecond
+    assert cli.MAX_CHUNK_BLOCKS == procedural.MAX_CHUNK_BLOCKS
+    monkeypatch.setattr(engines, "_OPTIONS", {})
+    args = cli.build_parser().parse_args(["serve", "--band-chunk-ms", "200"])
+    cli._engine_model(args)
+    engine = engines.create_engine("procedural")
+    assert engine.info.block_frames == 4 * procedural.BLOCK_FRAMES
+    assert engine.block_frames == procedural.BLOCK_FRAMES  # the band's own step is unchanged
+    for bad in ("0", "75", "1050", "soon"):
+        result = cadenza("serve", "--band-chunk-ms", bad, "--grpc-port", "0")
+        assert result.returncode == 2 and "--band-chunk-ms" in result.stderr
+        assert "Traceback" not in result.stderr

@@ -46,6 +46,7 @@ MIX_WINDOW_BLOCKS = 6  # notes are mixed 300 ms at a time (0.9 MB of window per 
 MAX_RESTORED_SAMPLES = 600 * 48_000  # sounding audio a restored snapshot may render
 NOTE_CACHE_MB = 192  # the engine-wide note cache (sessions of one scene mostly hit it)
 MAX_NOTE_CACHE_MB = 1 << 16
+MAX_CHUNK_BLOCKS = 20  # a step of at most 1 s
 
 
 def note_cache_bytes(mb: int) -> int:
@@ -91,12 +92,19 @@ class ProceduralState:
 
 class ProceduralEngine:
     """The built-in engine. ``glide_s``: time a style dimension takes to swing across its
-    whole range (smaller changes take proportionally less)."""
+    whole range (smaller changes take proportionally less). ``block_frames``: the band's
+    own block (its sequencing and effects step). ``chunk_blocks``: such blocks per
+    generation step (``info.block_frames``: the chunk the runtime asks for and streams);
+    the samples are the same for any value while the style holds, and a loop serving many
+    sessions pays its per-chunk costs (scheduling, delivery, one message each) that many
+    times less often."""
 
     def __init__(self, glide_s: float = 0.8, block_frames: int = BLOCK_FRAMES,
-                 note_cache_mb: int = NOTE_CACHE_MB) -> None:
+                 note_cache_mb: int = NOTE_CACHE_MB, chunk_blocks: int = 1) -> None:
         if glide_s < 0:
             raise ValueError("glide_s must be >= 0")
+        if not 1 <= chunk_blocks <= MAX_CHUNK_BLOCKS:
+            raise ValueError(f"chunk_blocks must be 1..{MAX_CHUNK_BLOCKS}")
         cache_bytes = note_cache_bytes(note_cache_mb)
         self.glide_s = glide_s
         self.block_frames = block_frames
@@ -106,7 +114,7 @@ class ProceduralEngine:
         self.band = Band(self.tables, self.synth)
         self._info = EngineInfo(
             name="procedural", version=VERSION, sample_rate=SAMPLE_RATE, channels=CHANNELS,
-            block_frames=block_frames, max_batch=4096, style_dim=S.SIZE,
+            block_frames=block_frames * chunk_blocks, max_batch=4096, style_dim=S.SIZE,
             prompt_kinds=frozenset({"text", "audio"}),
             knobs=frozenset(KNOB_NAMES),
             control_latency_s=0.0,

@@ -140,11 +140,13 @@ class BandProcesses:
     phrases, stays small)."""
 
     def __init__(self, processes: int = 2, glide_s: float = 0.8,
-                 block_frames: int | None = None, note_cache_mb: int = NOTE_CACHE_MB) -> None:
+                 block_frames: int | None = None, note_cache_mb: int = NOTE_CACHE_MB,
+                 chunk_blocks: int = 1) -> None:
         if processes < 1:
             raise ValueError("processes must be >= 1")
         note_cache_bytes(note_cache_mb)  # checked before any worker starts
         self.local = ProceduralEngine(glide_s=glide_s, note_cache_mb=min(note_cache_mb, 64),
+                                      chunk_blocks=chunk_blocks,
                                       **({"block_frames": block_frames} if block_frames else {}))
         context = multiprocessing.get_context("spawn")
         self.workers = [_Worker(context, i, glide_s, self.local.block_frames, note_cache_mb)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from cadenza.runtime import analysis
+from cadenza.runtime.engines.procedural import ProceduralEngine
 from cadenza.runtime.errors import FailedPrecondition, InvalidArgument
 from cadenza.runtime.scene import compile_scene
 from cadenza.runtime.session import GenerationLoop, SessionState
@@ -78,6 +79,33 @@ def test_chunks_are_gapless_and_in_order(loop):
     times = [c.stream_time for c in listener.chunks]
     assert all(b - a == 2400 for a, b in itertools.pairwise(times))
     assert listener.audio().shape[0] >= 3 * RATE
+
+
+def test_longer_band_chunks_play_the_same_music_in_fewer_steps():
+    """`--band-chunk-ms 200`: the loop asks for, and streams, 200 ms chunks (four band
+    blocks); while the state holds, the listener hears exactly the 50 ms loop's samples,
+    with a quarter of the engine calls and chunks. A state update still lands (at most one
+    chunk later than with short chunks)."""
+    heard = {}
+    for blocks in (1, 4):
+        loop = GenerationLoop(ProceduralEngine(chunk_blocks=blocks), lookahead_s=0.5,
+                              clock=ManualClock())
+        session, listener = started(loop)
+        run_for(loop, 3.0)
+        times = [c.stream_time for c in listener.chunks]
+        assert all(b - a == 2400 * blocks for a, b in itertools.pairwise(times))
+        assert session.counters.underruns == 0
+        heard[blocks] = (listener.audio(), loop.stats.rows, listener)
+        if blocks == 4:
+            session.update_state({"intensity": 1.0})
+            run_for(loop, 4.0)
+            assert listener.chunks[-1].weights == {"loud": 1.0}
+            assert session.counters.underruns == 0
+    (short, short_rows, _), (long, long_rows, _) = heard[1], heard[4]
+    common = min(len(short), len(long))
+    assert common >= 3 * RATE
+    assert np.array_equal(short[:common], long[:common])
+    assert long_rows * 4 <= short_rows + 4
 
 
 def test_state_update_changes_blend_and_audio_at_the_next_block(loop):

@@ -14,8 +14,10 @@ from websockets.sync.client import connect
 
 from cadenza.runtime import analysis
 from cadenza.runtime.engines.procedural import ProceduralEngine
+from cadenza.runtime.serve import ServeOptions
+from cadenza.runtime.server import RuntimeConfig
 from cadenza.runtime.session.chunk import Chunk
-from cadenza.runtime.testing import render_prompt
+from cadenza.runtime.testing import ServerThread, render_prompt
 from cadenza.runtime.transports import opus
 from cadenza.runtime.transports.websocket.protocol import decode_audio, parse_client
 from cadenza.sdk import Client
@@ -189,3 +191,35 @@ def test_unknown_grpc_encoding_is_refused(server):
                 list(call)
         assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         session.close()
+
+
+def test_long_band_chunks_stream_over_grpc_and_websocket_as_pcm_and_opus():
+    """`--band-chunk-ms 150`: every transport carries 150 ms chunks, gapless on the
+    stream's clock; the Opus stream (20 ms packets, not a divisor of the chunk) still
+    decodes to what the PCM listener hears."""
+    options = ServeOptions(grpc_port=0, ws_port=0, engines={
+        "procedural": ProceduralEngine(chunk_blocks=3)},
+        runtime=RuntimeConfig(idle_timeout_s=30, max_sessions=8))
+    with ServerThread(options) as server, Client(server.grpc_address) as client:
+        session = client.create_session("minimal", seed=5, state={"intensity": 0.8})
+        out = {e: list(client.session(session.id).stream(e, seconds=3.0, resume_from_seq=0))
+               for e in ("s16le", "opus")}
+        with connect(server.ws_url) as ws:
+            ws.send(json.dumps({"type": "attach", "session_id": session.id,
+                                "resume_from_seq": 0, "encoding": "s16le"}))
+            frames: list = []
+            while sum(f.frames for f in frames) < 2 * RATE:
+                data = ws.recv(10)
+                if isinstance(data, bytes):
+                    frames.append(decode_audio(data))
+        session.close()
+    pcm = out["s16le"]
+    assert {c.frames for c in pcm} == {7200} and {f.frames for f in frames} == {7200}
+    for chunks in (pcm, out["opus"], frames):
+        assert all(b.stream_time == a.stream_time + a.frames
+                   for a, b in itertools.pairwise(chunks))
+    reference = np.concatenate([c.to_numpy() for c in pcm])
+    ws_audio = np.concatenate([to_float(np.frombuffer(f.pcm, "<i2").reshape(-1, 2))
+                               for f in frames])
+    assert np.allclose(ws_audio, reference[:len(ws_audio)], atol=1 / 32767)
+    assert_sounds_like(np.concatenate([c.to_numpy() for c in out["opus"]]), reference)

@@ -10,6 +10,7 @@ from scipy.signal import butter, find_peaks, sosfilt
 from cadenza.runtime import analysis
 from cadenza.runtime.engines.base import Engine, Knobs, Prompt, StyleChange
 from cadenza.runtime.engines.procedural import ProceduralEngine
+from cadenza.runtime.engines.procedural.engine import BLOCK_FRAMES
 from cadenza.runtime.testing import render_prompt
 
 RATE = 48_000
@@ -105,6 +106,15 @@ def test_calls_of_several_blocks_equal_single_blocks(engine):
         four = out.states[0]
         chunks.append(out.pcm[0])
     assert np.array_equal(np.concatenate(many), np.concatenate(chunks))
+
+
+def test_a_longer_chunk_is_the_step_the_runtime_sees_and_the_band_keeps_its_block():
+    longer = ProceduralEngine(chunk_blocks=4)
+    assert longer.info.block_frames == 4 * BLOCK_FRAMES == 4 * longer.block_frames
+    assert longer.init_state(1).reverb.block == BLOCK_FRAMES  # the band's own step
+    for bad in (0, -1, 21):
+        with pytest.raises(ValueError, match="chunk_blocks"):
+            ProceduralEngine(chunk_blocks=bad)
 
 
 def test_rows_of_a_batch_are_independent(engine):

@@ -197,12 +197,14 @@ def test_cadenza_serve_plays_the_band_in_its_processes():
 
 
 def test_each_worker_gets_the_note_cache_size_and_a_bad_one_starts_no_worker():
-    band = BandProcesses(1, note_cache_mb=300)
+    band = BandProcesses(1, note_cache_mb=300, chunk_blocks=2)
     try:
         assert band.workers[0].note_cache_bytes == 300 << 20  # as the worker reported it
         assert band.local.synth.limit == 64 << 20  # the serving process only makes phrases
-        out = band.generate([band.init_state(1)], styles_for(band.local, 1), [Knobs()], 2400)
-        assert np.abs(out.pcm).max() > 0
+        assert band.info.block_frames == 4800  # the chunk --band-chunk-ms 100 asks for
+        out = band.generate([band.init_state(1)], styles_for(band.local, 1), [Knobs()],
+                            band.info.block_frames)
+        assert out.pcm.shape == (1, 4800, 2) and np.abs(out.pcm).max() > 0
     finally:
         band.close()
     with pytest.raises(ValueError, match="note_cache_mb"):
