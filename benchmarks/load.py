@@ -8,7 +8,8 @@ server), and delivery jitter — how far each chunk's arrival strays from its re
 slot: interarrival jitter |Δt - chunk length| (p50, p99; 50 ms chunks unless
 `--band-chunk-ms`), and lateness behind the real-time schedule (p99, max: the client
 buffer needed never to run dry), over all sessions, in steady state (after the first
-3 s). Prints a table, writes JSON.
+3 s); and the CPU each process used per 50 ms of audio (server, its band workers, the
+client). Prints a table, writes JSON.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import statistics
 import subprocess
 import sys
 import time
+
+import psutil
 
 from cadenza.sdk.aio import AsyncClient
 from cadenza.sdk.errors import CadenzaError, NotFound, ResourceExhausted
@@ -50,12 +53,29 @@ async def info_or_none(handle):
         return None
 
 
+def cpu_seconds(server_pid: int | None) -> tuple[float, float, float]:
+    """CPU seconds so far of the server process, of its children (band workers), and of
+    this client process (zeros for the server when ``server_pid`` is None)."""
+    me = os.times()
+    if server_pid is None:
+        return 0.0, 0.0, me.user + me.system
+    server = psutil.Process(server_pid)
+    own = sum(server.cpu_times()[:2])
+    children = 0.0
+    for child in server.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            children += sum(child.cpu_times()[:2])
+    return own, children, me.user + me.system
+
+
 async def run_level(address: str, console: str | list[str], sessions: int,
-                    seconds: float) -> dict:
+                    seconds: float, server_pid: int | None = None) -> dict:
     """One level against ``address``; ``console``: the server's console URL (or every
-    worker's, behind a load balancer) for the concealed seconds."""
+    worker's, behind a load balancer) for the concealed seconds; ``server_pid``: the
+    server's process, for CPU per 50 ms of audio by process (server, band workers, client)."""
     consoles = [console] if isinstance(console, str) else console
     concealed0 = sum(metric(c, "cadenza_concealed_seconds_total") for c in consoles)
+    cpu0 = cpu_seconds(server_pid)
     async with AsyncClient(address, timeout=30) as client:
         handles, refused = [], 0
         for i in range(sessions):  # admission on: a refused session is counted, not retried
@@ -86,6 +106,7 @@ async def run_level(address: str, console: str | list[str], sessions: int,
             task.cancel()
         await asyncio.gather(*late, return_exceptions=True)
         wall = time.monotonic() - started
+        cpu = [b - a for a, b in zip(cpu0, cpu_seconds(server_pid), strict=True)]
         infos = {h.id: await info_or_none(h) for h in handles}
         for h in handles:
             with contextlib.suppress(NotFound):
@@ -111,6 +132,8 @@ async def run_level(address: str, console: str | list[str], sessions: int,
         return values[min(len(values) - 1, int(p * len(values)))] * 1000 if values else 0.0
 
     underruns = [info.underruns for info in infos.values() if info is not None]
+    blocks = sum(len(t) for t in arrivals.values()) * period / 0.05  # 50 ms of audio each
+    per_block = [round(c / blocks * 1000, 3) if blocks else 0.0 for c in cpu]
     return {
         "concealed_s": round(sum(metric(c, "cadenza_concealed_seconds_total")
                                  for c in consoles) - concealed0, 2),
@@ -121,6 +144,9 @@ async def run_level(address: str, console: str | list[str], sessions: int,
         "cut": len(late),
         "sessions": sessions, "seconds": seconds, "wall_s": round(wall, 2),
         "chunk_ms": round(period * 1000, 1),
+        # CPU per 50 ms of audio received, ms (the server's two only with its pid)
+        "cpu_server_ms": per_block[0], "cpu_band_workers_ms": per_block[1],
+        "cpu_client_ms": per_block[2], "cpu_cores": round(sum(cpu) / wall, 2),
         "chunks": sum(len(t) for t in arrivals.values()),
         "underruns_total": sum(underruns), "underruns_max_per_session": max(underruns, default=0),
         "jitter_p50_ms": round(pct(jitter, 0.50), 2), "jitter_p99_ms": round(pct(jitter, 0.99), 2),
@@ -153,7 +179,8 @@ def main() -> None:
     for n in args.sessions:
         proc, address, console = start_server(args.lookahead, *extra)
         try:
-            results.append(asyncio.run(run_level(address, console, n, args.seconds)))
+            results.append(asyncio.run(run_level(address, console, n, args.seconds,
+                                                 proc.pid)))
         finally:
             proc.terminate()
             proc.wait(10)
@@ -164,7 +191,8 @@ def main() -> None:
     print(f"{'sessions':>8} {'refused':>7} {'lost':>5} {'dropped':>7} {'cut':>4} {'chunks':>8} "
           f"{'underruns':>9} {'concealed':>9} "
           f"{'max/sess':>8} {'jitter p50':>11} {'p99':>8} {'late p99':>9} {'late max':>9} "
-          f"{'interarrival':>12}")
+          f"{'interarrival':>12} {'cpu/50ms: server':>16} {'band':>6} {'client':>6} "
+          f"{'cores':>5}")
     for r in results:
         print(f"{r['sessions']:>8} {r['refused']:>7} {r['lost']:>5} {r['dropped']:>7} "
               f"{r['cut']:>4} {r['chunks']:>8} "
@@ -172,7 +200,9 @@ def main() -> None:
               f"{r['concealed_s']:>8.2f}s "
               f"{r['underruns_max_per_session']:>8} {r['jitter_p50_ms']:>9.1f}ms "
               f"{r['jitter_p99_ms']:>6.1f}ms {r['lateness_p99_ms']:>7.1f}ms "
-              f"{r['lateness_max_ms']:>7.1f}ms {r['mean_interarrival_ms']:>10.2f}ms")
+              f"{r['lateness_max_ms']:>7.1f}ms {r['mean_interarrival_ms']:>10.2f}ms "
+              f"{r['cpu_server_ms']:>14.3f}ms {r['cpu_band_workers_ms']:>4.3f}ms "
+              f"{r['cpu_client_ms']:>4.3f}ms {r['cpu_cores']:>5.2f}")
     with open(args.json, "w") as handle:
         json.dump({"machine": platform.platform(), "cpus": os.cpu_count(),
                    "band_processes": args.band_processes,

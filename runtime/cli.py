@@ -41,8 +41,9 @@ def _issue(file: str, message: str):
 
 
 # ----------------------------------------------------------------------------- commands
-NOTE_CACHE_MB, MAX_NOTE_CACHE_MB = 192, 1 << 16  # as in engines/procedural/engine.py (not
-BAND_BLOCK_MS, MAX_CHUNK_BLOCKS = 50, 20  # imported: the CLI parses without loading an engine)
+# As in engines/procedural/engine.py (not imported: the CLI parses without loading an engine).
+NOTE_CACHE_MB, MAX_NOTE_CACHE_MB = 192, 1 << 16
+BAND_BLOCK_MS, MAX_CHUNK_BLOCKS = 50, 20
 
 
 def _cache_mb(text: str) -> int:
@@ -352,7 +353,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"procedural engine: audio per generation step and per streamed "
                         f"chunk (a multiple of {BAND_BLOCK_MS}, default {BAND_BLOCK_MS}); "
                         "longer chunks cost the server and clients less per second of audio "
-                        "(more sessions per core) and add up to one chunk of control latency")
+                        "(more sessions per core); the blend is evaluated once a chunk, so "
+                        "state updates land up to one chunk later (quantized changes still "
+                        "on their beat)")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (0.0.0.0: every interface; then use a token)")
     p.add_argument("--grpc-port", type=int, default=50051,
