@@ -88,20 +88,24 @@ def test_longer_band_chunks_play_the_same_music_in_fewer_steps():
     chunk later than with short chunks)."""
     heard = {}
     for blocks in (1, 4):
+        chunk = 2400 * blocks
         loop = GenerationLoop(ProceduralEngine(chunk_blocks=blocks), lookahead_s=0.5,
                               clock=ManualClock())
         session, listener = started(loop)
         run_for(loop, 3.0)
         times = [c.stream_time for c in listener.chunks]
-        assert all(b - a == 2400 * blocks for a, b in itertools.pairwise(times))
+        assert all(b - a == chunk for a, b in itertools.pairwise(times))
         assert session.counters.underruns == 0
-        heard[blocks] = (listener.audio(), loop.stats.rows, listener)
-        if blocks == 4:
-            session.update_state({"intensity": 1.0})
-            run_for(loop, 4.0)
-            assert listener.chunks[-1].weights == {"loud": 1.0}
-            assert session.counters.underruns == 0
-    (short, short_rows, _), (long, long_rows, _) = heard[1], heard[4]
+        heard[blocks] = (listener.audio(), loop.stats.rows)
+        heard_at_update = loop.playhead(session, loop.clock.now())
+        session.update_state({"intensity": 1.0})
+        run_for(loop, 4.0)
+        first = next(c for c in listener.chunks if c.weights.get("loud", 0) > 0)
+        # heard within the lookahead plus one chunk of the update
+        assert first.stream_time - heard_at_update <= 0.5 * RATE + chunk
+        assert listener.chunks[-1].weights == {"loud": 1.0}
+        assert session.counters.underruns == 0
+    (short, short_rows), (long, long_rows) = heard[1], heard[4]
     common = min(len(short), len(long))
     assert common >= 3 * RATE
     assert np.array_equal(short[:common], long[:common])
