@@ -132,7 +132,8 @@ async def run_level(address: str, console: str | list[str], sessions: int,
         return values[min(len(values) - 1, int(p * len(values)))] * 1000 if values else 0.0
 
     underruns = [info.underruns for info in infos.values() if info is not None]
-    blocks = sum(len(t) for t in arrivals.values()) * period / 0.05  # 50 ms of audio each
+    chunks = sum(len(t) for t in arrivals.values())
+    blocks = chunks * period / 0.05  # 50 ms of audio each
     per_block = [round(c / blocks * 1000, 3) if blocks else 0.0 for c in cpu]
     return {
         "concealed_s": round(sum(metric(c, "cadenza_concealed_seconds_total")
@@ -147,7 +148,7 @@ async def run_level(address: str, console: str | list[str], sessions: int,
         # CPU per 50 ms of audio received, ms (the server's two only with its pid)
         "cpu_server_ms": per_block[0], "cpu_band_workers_ms": per_block[1],
         "cpu_client_ms": per_block[2], "cpu_cores": round(sum(cpu) / wall, 2),
-        "chunks": sum(len(t) for t in arrivals.values()),
+        "chunks": chunks,
         "underruns_total": sum(underruns), "underruns_max_per_session": max(underruns, default=0),
         "jitter_p50_ms": round(pct(jitter, 0.50), 2), "jitter_p99_ms": round(pct(jitter, 0.99), 2),
         "lateness_p99_ms": round(pct(lateness, 0.99), 2),
