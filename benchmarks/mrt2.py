@@ -51,7 +51,7 @@ sys.path.insert(0, str(ROOT))
 H100 = {"bandwidth": 3.35e12, "bf16": 989e12, "tf32": 494.5e12, "memory": 80e9}
 H200 = {"bandwidth": 4.8e12, "bf16": 989e12, "tf32": 494.5e12, "memory": 141e9}
 FRAME_S = 0.04
-VARIANTS = [  # name, lm_bf16, lean, top_k_max, donate, codec, select_once, codec_block
+VARIANTS = [  # name, lm_bf16, lean, top_k_max, donate, codec, select_once, codec_block[, ring]
     ("official", False, False, 256, False, "fp32", False, False),
     ("+bf16-lm", True, False, 256, False, "fp32", False, False),
     ("+valid", True, True, 0, False, "fp32", False, False),
@@ -61,6 +61,7 @@ VARIANTS = [  # name, lm_bf16, lean, top_k_max, donate, codec, select_once, code
     ("+select-once", True, True, 256, True, "bf16", True, False),
     ("+codec-block", True, True, 256, True, "bf16", True, True),
     ("no-donate", True, True, 256, False, "bf16", True, True),
+    ("+ring", True, True, 256, True, "bf16", True, True, True),
 ]
 BEST = "+codec-block"  # what the engine serves by default (see docs/benchmarks.md)
 
@@ -76,13 +77,13 @@ def _program(arch, variant, params_abstract, frames=1):
     from cadenza.runtime.engines.magenta_rt2.program import BatchProgram
     from cadenza.runtime.engines.magenta_rt2.sampler import build_sampler
 
-    _, lm_bf16, lean, top_k_max, donate, codec, select_once, codec_block = variant
+    _, lm_bf16, lean, top_k_max, donate, codec, select_once, codec_block, *ring = variant
     codec_dtype = jnp.bfloat16 if codec == "bf16" else jnp.float32
     params = cast(params_abstract, jnp.bfloat16 if lm_bf16 else None, codec_dtype)
     sampler = build_sampler(arch.depthformer_config(), arch.spectrostream_config(codec_dtype),
                             lean=lean, top_k_max=top_k_max)
     return BatchProgram(arch, sampler, params, frames, donate=donate, select_once=select_once,
-                        codec_block=codec_block), params
+                        codec_block=codec_block, ring_cache=bool(ring and ring[0])), params
 
 
 def _nbytes(tree) -> int:
@@ -463,7 +464,7 @@ def gpu(models: list[str], batches: list[int], stages: Stages, blocks: int = 20,
         del params, host
     for model in models:
         stages.run(f"{model}: breakdown", lambda model=model: breakdown(
-            model, list(breakdown_batches), breakdown_variants), need_s=30,
+            model, list(breakdown_batches), breakdown_variants or [BEST, "+ring"]), need_s=30,
             record=lambda rows: [{k: v for k, v in r.items() if k != "scopes"} for r in rows])
 
 

@@ -33,6 +33,7 @@ import sequence_layers.jax as sl
 from magenta_rt.config import NUM_RESERVED_TOKENS
 
 from .arch import Arch
+from .attention import ring_attention
 
 COND_OFFSET = NUM_RESERVED_TOKENS + 1  # reserved tokens + the dropout token
 
@@ -98,11 +99,16 @@ class BatchProgram:
       bit-identical; an inactive row's output of that call is garbage, as before);
     * ``codec_block``: the LM is scanned frame by frame and the codec (codes →
       SpectroStream → int16) decodes the K frames' tokens in one call (tokens
-      bit-identical; int16 audio within ±1 LSB of frame-by-frame decoding).
+      bit-identical; int16 audio within ±1 LSB of frame-by-frame decoding);
+    * ``ring_cache`` (off by default): the attention caches as ring buffers written in
+      place (``attention.py``); each layer matches the official step to its dtype's last
+      place, so tokens drift apart after a near-tie. On the CPU's accounting it saves
+      nothing (docs/benchmarks.md), so it waits for a GPU measurement to earn the default.
     """
 
     def __init__(self, arch: Arch, sampler, params, frames: int, donate: bool = True,
-                 select_once: bool = True, codec_block: bool = True) -> None:
+                 select_once: bool = True, codec_block: bool = True,
+                 ring_cache: bool = False) -> None:
         self.arch = arch
         self.sampler = sampler
         self.params = params
@@ -110,6 +116,7 @@ class BatchProgram:
         self.donate = donate
         self.select_once = select_once
         self.codec_block = codec_block
+        self.ring_cache = ring_cache
         self.channels = arch.num_inputs
         self.stats = ProgramStats()
         self._compiled: dict[int, Compiled] = {}
@@ -131,6 +138,12 @@ class BatchProgram:
 
     # ------------------------------------------------------------------ the programs
     def _step_fn(self, params, state, cond, temperature, top_k, active):
+        if not self.ring_cache:
+            return self._step_body(params, state, cond, temperature, top_k, active)
+        with ring_attention():  # traced inside: the compiled step writes caches in place
+            return self._step_body(params, state, cond, temperature, top_k, active)
+
+    def _step_body(self, params, state, cond, temperature, top_k, active):
         sampler = self.sampler
         notes = slice(self.arch.input_configs[0].rvq_truncation_level,
                       self.arch.input_configs[0].rvq_truncation_level

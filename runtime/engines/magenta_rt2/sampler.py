@@ -27,6 +27,8 @@ import sequence_layers.jax as sl
 from magenta_rt.jax import depthformer
 from magenta_rt.jax import system as official
 
+from .attention import RING_STEP
+
 
 class LeanDecoder(depthformer.MultivariateDecoder):
     """The official decoder with a lean sampling head (see the module docstring)."""
@@ -40,8 +42,8 @@ class LeanDecoder(depthformer.MultivariateDecoder):
 
     def step_with_emits(self, x, state, *, training, constants=None):
         del x
-        constants = constants or {}
         rng, previous, temporal_state, step = state
+        constants = {**(constants or {}), RING_STEP: step}  # the cross-attention's ring slot
         batch = previous.shape[0]
         cfg = self.config
 
