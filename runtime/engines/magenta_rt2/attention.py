@@ -111,13 +111,14 @@ def _attend(module, queries, cache_k, cache_v, cache_mask, new_k, new_v, new_mas
     return context.astype(dtype)[:, None], probs[:, None]
 
 
-def _ring_write(cache, new, slot):
-    """``cache`` ``[B, P, ...]`` with row b's entry ``slot[b]`` set to ``new[b, 0]``.
+def _ring_write(caches, news, slot):
+    """Each cache ``[B, P, ...]`` with row b's entry ``slot[b]`` set to its ``new[b, 0]``.
 
     A select, not a scatter: XLA's CPU backend scatters bf16 through f32 copies of the
     whole cache, and by XLA's accounting either form reads and writes the cache once."""
-    hit = jnp.arange(cache.shape[1])[None, :] == slot[:, None]  # [B, P]
-    return jnp.where(hit.reshape(hit.shape + (1,) * (cache.ndim - 2)), new, cache)
+    hit = jnp.arange(caches[0].shape[1])[None, :] == slot[:, None]  # [B, P]
+    return tuple(jnp.where(hit.reshape(hit.shape + (1,) * (c.ndim - 2)), n, c)
+                 for c, n in zip(caches, news, strict=True))
 
 
 def _self_step(module, x, state, constants):
@@ -127,9 +128,9 @@ def _self_step(module, x, state, constants):
     new_mask = utils.combine_mask(k.mask, v.mask)
     context, probs = _attend(module, q.values, keys_cache, values_cache, mask_cache,
                              k.values, v.values, new_mask)
-    slot = time_step % keys_cache.shape[1]
-    state = (_ring_write(keys_cache, k.values, slot), _ring_write(values_cache, v.values, slot),
-             _ring_write(mask_cache, new_mask, slot), time_step + 1, qs, ks, vs, delay)
+    caches = _ring_write((keys_cache, values_cache, mask_cache), (k.values, v.values, new_mask),
+                         time_step % keys_cache.shape[1])
+    state = (*caches, time_step + 1, qs, ks, vs, delay)
     emits = common.SelfAttentionEmits(sl.Sequence(probs, q.mask))
     return sl.Sequence(context, q.mask), state, emits
 
@@ -144,8 +145,9 @@ def _cross_step(module, x, state, constants):
     context, probs = _attend(module, q.values, keys_cache, values_cache, mask_cache,
                              k.values, v.values, new_mask)
     slot = jnp.asarray(constants[RING_STEP], jnp.int32) % keys_cache.shape[1]
-    state = (_ring_write(keys_cache, k.values, slot), _ring_write(values_cache, v.values, slot),
-             _ring_write(mask_cache, new_mask, slot), qs, ks, vs, delay, time_step)
+    caches = _ring_write((keys_cache, values_cache, mask_cache), (k.values, v.values, new_mask),
+                         slot)
+    state = (*caches, qs, ks, vs, delay, time_step)
     emits = common.CrossAttentionEmits({module.config.source_name: sl.Sequence(probs, q.mask)})
     return sl.Sequence(context, q.mask), state, emits
 
@@ -160,7 +162,7 @@ def _interceptor(next_fun, args, kwargs, context):
     if not _servable(module, x, training):
         return next_fun(*args, **kwargs)
     if isinstance(module, _CROSS):
-        if RING_STEP not in constants or x.shape[1] != 1:
+        if RING_STEP not in constants:
             return next_fun(*args, **kwargs)
         return _cross_step(module, x, state, constants)
     return _self_step(module, x, state, constants)

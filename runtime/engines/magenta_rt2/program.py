@@ -19,6 +19,7 @@ neighbours.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 import time
@@ -138,9 +139,8 @@ class BatchProgram:
 
     # ------------------------------------------------------------------ the programs
     def _step_fn(self, params, state, cond, temperature, top_k, active):
-        if not self.ring_cache:
-            return self._step_body(params, state, cond, temperature, top_k, active)
-        with ring_attention():  # traced inside: the compiled step writes caches in place
+        # Traced inside the context: the compiled step writes its caches in place.
+        with ring_attention() if self.ring_cache else contextlib.nullcontext():
             return self._step_body(params, state, cond, temperature, top_k, active)
 
     def _step_body(self, params, state, cond, temperature, top_k, active):
